@@ -1,0 +1,98 @@
+/**
+ * The VfioDevice interface: the one seam between the vfio-user server and the device model,
+ * shaped like the VFIO device-fd uAPI (ioctls + read/write/mmap at region offsets).
+ *
+ * Rules: the server knows only this file (and errors.ts), never nvgrace or hw. A rejected
+ * access throws VfioError(errno). Methods that may have to wait (the ≥6.19 readiness gate,
+ * a reset) return a Promise only when they really wait; the fast path stays synchronous.
+ */
+import type { MemoryBacking } from '../hw/memory.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** struct vfio_device_info, minus argsz/cap_offset. */
+export interface DeviceInfo {
+  flags: number;
+  numRegions: number;
+  numIrqs: number;
+}
+
+/**
+ * The result of VFIO_DEVICE_GET_REGION_INFO for a given argsz, with kernel semantics:
+ * `argsz` is what the full answer needs; `caps` holds the capability-chain bytes exactly as
+ * the kernel would copy them after the 32-byte struct (empty when argsz was too small, in
+ * which case capOffset is 0 even if flags has CAPS).
+ */
+export interface RegionInfo {
+  argsz: number;
+  flags: number;
+  index: number;
+  capOffset: number;
+  size: bigint;
+  offset: bigint;
+  caps: Uint8Array;
+}
+
+/** struct vfio_irq_info, minus argsz. */
+export interface IrqInfo {
+  flags: number;
+  index: number;
+  count: number;
+}
+
+/** Something an interrupt can be delivered to: an eventfd in production, a counter in tests. */
+export interface IrqSink {
+  signal(): void;
+  close(): void;
+}
+
+/** VFIO_DEVICE_SET_IRQS, decoded. For DATA_BOOL `bools` has `count` bytes; for DATA_EVENTFD `sinks` has 0 or `count` entries (0 = de-assign). */
+export interface SetIrqsRequest {
+  flags: number;
+  index: number;
+  start: number;
+  count: number;
+  bools?: Uint8Array | undefined;
+  sinks?: IrqSink[] | undefined;
+}
+
+/** A mappable window of a region: where its bytes live, and which parts may be mapped. */
+export interface RegionMapping {
+  /** The backing whose fd the VMM maps. */
+  backing: MemoryBacking;
+  /** File offset in `backing` of region offset 0. */
+  backingOffset: number;
+  /** Areas (region-relative) the VMM may map, as in the sparse-mmap capability. */
+  areas: { offset: number; size: number }[];
+}
+
+/** Guest memory as the device reaches it (the session's DMA maps). */
+export interface DmaSpace {
+  read(address: bigint, length: number): Uint8Array;
+  write(address: bigint, data: Uint8Array): void;
+}
+
+export interface VfioDevice {
+  /** A short name for logs ("nvgrace-gpu-vfio-pci 10de:2342"). */
+  readonly name: string;
+  /** Device fd open (a VMM attaches): function reset, fake BAR registers zeroed. */
+  open(): MaybePromise<void>;
+  /** Last close (the VMM detaches): interrupts torn down, sinks closed. */
+  close(): void;
+  deviceInfo(): DeviceInfo;
+  regionInfo(index: number, argsz: number): RegionInfo;
+  irqInfo(index: number): IrqInfo;
+  setIrqs(req: SetIrqsRequest): void;
+  /** read() at a region offset; may return fewer bytes than asked (clipped at the region end). */
+  read(index: number, offset: number, length: number): MaybePromise<Uint8Array>;
+  /** write() at a region offset; returns the byte count the kernel would return. */
+  write(index: number, offset: number, data: Uint8Array): MaybePromise<number>;
+  /** VFIO_DEVICE_RESET. */
+  reset(): MaybePromise<void>;
+  /** VFIO_DEVICE_IOEVENTFD (the variant answers ENOTTY). */
+  ioeventfd(index: number, offset: number, size: number): void;
+  /** What a VMM may mmap for a region, validated as mmap() would be; null if not mappable. */
+  mapping(index: number): RegionMapping | null;
+  /** Give the device access to guest memory (null when the VMM detaches). */
+  setDmaSpace(dma: DmaSpace | null): void;
+}
