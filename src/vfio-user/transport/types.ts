@@ -1,0 +1,37 @@
+/**
+ * The transport contract: a byte stream with file descriptors riding alongside, over an
+ * AF_UNIX SOCK_STREAM socket. The only socket code lives behind these interfaces.
+ *
+ * Rules: received fds are owned by the receiver (close what you do not keep); fds passed to
+ * send() are duplicated into the message by the kernel and stay owned by the caller.
+ * A chunk's fds belong to the message that contains the chunk's last byte (the kernel
+ * stops a read right after the segment that carried them, and a sender attaches them to
+ * the first segment of a message).
+ */
+export interface Connection {
+  /** Called for each chunk read, with the fds that arrived with it (possibly none). */
+  onData(handler: (chunk: Buffer, fds: number[]) => void): void;
+  /** Called once when the peer hangs up, on a socket error, or after close(). */
+  onClose(handler: (error?: Error) => void): void;
+  /** Queue bytes (and fds, attached to the first byte) for sending; never blocks. */
+  send(data: Buffer | readonly Buffer[], fds?: readonly number[]): void;
+  /** Bytes queued but not yet accepted by the kernel. */
+  readonly pendingBytes: number;
+  /** Called when pendingBytes drops to zero after having been non-zero. */
+  onDrain(handler: () => void): void;
+  /** Stop / restart reading (backpressure). */
+  pause(): void;
+  resume(): void;
+  /** Close the socket; pending output is discarded. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface Listener {
+  /** Called for each accepted connection. */
+  onConnection(handler: (conn: Connection) => void): void;
+  /** Stop listening; removes the socket file if this listener created it. Idempotent. */
+  close(): void;
+  /** The filesystem path, or undefined for an inherited fd. */
+  readonly path: string | undefined;
+}
