@@ -52,7 +52,7 @@ function checked(bytes: number, text: string): number {
   return bytes;
 }
 
-/** 1073741824 → "1 GiB", 0x5A0BC000 → "1440.73 MiB": for banners and summaries. */
+/** 1073741824 → "1 GiB", 0x5A0BC000 → "1.41 GiB": for banners and summaries. */
 export function formatSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;

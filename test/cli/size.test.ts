@@ -32,7 +32,7 @@ describe('parseSize', () => {
 describe('formatSize', () => {
   it('prints binary units with two decimals when not whole', () => {
     assert.equal(formatSize(2 ** 30), '1 GiB');
-    assert.equal(formatSize(0x5a0bc000), '1440.73 MiB');
+    assert.equal(formatSize(0x5a0bc000), '1.41 GiB');
     assert.equal(formatSize(100), '100 B');
   });
 });

@@ -1,0 +1,91 @@
+/**
+ * The QEMU command line that attaches a served device: what `serve` prints so a user can
+ * copy it. Pure: sizes in, argv out.
+ *
+ * Rules (see shared/docs/vfio-user.md §5.1 and §8): guest RAM is a shared memfd so DMA maps
+ * carry fds; the device is `vfio-user-pci` in JSON form behind a PCIe root port; the 64-bit
+ * MMIO window and the CPU's physical address bits are enlarged together, because QEMU
+ * refuses a window the address bits cannot reach and firmware cannot place the BARs in a
+ * window that is too small.
+ */
+export interface QemuPlan {
+  socketPath: string;
+  /** Sizes of every memory BAR of the device, in bytes. */
+  barSizes: number[];
+  /** Guest RAM in bytes (default 4 GiB). */
+  guestMemory?: number;
+}
+
+export interface QemuCommand {
+  argv: string[];
+  physBits: number;
+  hole64: number;
+}
+
+const GiB = 2 ** 30;
+
+function pow2up(x: number): number {
+  let p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+function qemuSize(bytes: number): string {
+  if (bytes % 2 ** 40 === 0) return `${bytes / 2 ** 40}T`;
+  if (bytes % GiB === 0) return `${bytes / GiB}G`;
+  return `${Math.ceil(bytes / 2 ** 20)}M`;
+}
+
+export function qemuCommand(plan: QemuPlan): QemuCommand {
+  const ram = plan.guestMemory ?? 4 * GiB;
+  const total = plan.barSizes.reduce((a, b) => a + b, 0);
+  // Twice the power-of-two span leaves room to align the largest BAR naturally.
+  const hole64 = Math.max(32 * GiB, pow2up(total) * 2);
+  // The window sits above RAM; one more bit than the window needs covers its start.
+  const physBits = Math.max(40, Math.log2(hole64) + 1);
+  const device = JSON.stringify({
+    driver: 'vfio-user-pci',
+    id: 'gpu0',
+    bus: 'rp0',
+    socket: { path: plan.socketPath, type: 'unix' },
+  });
+  const rootPort = JSON.stringify({
+    driver: 'pcie-root-port',
+    id: 'rp0',
+    bus: 'pcie.0',
+    chassis: 1,
+  });
+  const argv = [
+    'qemu-system-x86_64',
+    '-machine',
+    'q35,memory-backend=mem',
+    '-cpu',
+    `max,phys-bits=${physBits}`,
+    '-m',
+    qemuSize(ram),
+    '-object',
+    `memory-backend-memfd,id=mem,size=${qemuSize(ram)},share=on`,
+    '-global',
+    `q35-pcihost.pci-hole64-size=${qemuSize(hole64)}`,
+    '-device',
+    rootPort,
+    '-device',
+    device,
+  ];
+  return { argv, physBits, hole64 };
+}
+
+/** Quote an argv for a POSIX shell, one option per line for readability. */
+export function shellJoin(argv: string[]): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`);
+  const parts: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('-') && next !== undefined && !next.startsWith('-')) {
+      parts.push(`${quote(a)} ${quote(next)}`);
+      i++;
+    } else parts.push(quote(a));
+  }
+  return parts.join(' \\\n  ');
+}
