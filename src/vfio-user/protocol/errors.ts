@@ -1,0 +1,55 @@
+/**
+ * Errors of the protocol layer, with stable codes.
+ *
+ * Rules: a decoder that meets bytes it cannot accept throws ProtocolError (never anything
+ * else) carrying the errno a server would answer with; `fatal` means the byte stream can no
+ * longer be trusted (the connection must be dropped). An error reply received from the peer
+ * is a RemoteError.
+ */
+import { ProtoErrno } from './constants.js';
+
+export type ProtocolErrorCode =
+  | 'ERR_FRAME_SIZE_TOO_SMALL'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_TYPE'
+  | 'ERR_READER_FAILED'
+  | 'ERR_PAYLOAD'
+  | 'ERR_CAPABILITIES'
+  | 'ERR_UNEXPECTED_REPLY';
+
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  readonly errno: number;
+  readonly fatal: boolean;
+
+  constructor(
+    code: ProtocolErrorCode,
+    message: string,
+    errno: number = ProtoErrno.EINVAL,
+    fatal = false,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.errno = errno;
+    this.fatal = fatal;
+  }
+}
+
+/** A malformed payload: the one error decoders throw. */
+export function badPayload(message: string, errno: number = ProtoErrno.EINVAL): never {
+  throw new ProtocolError('ERR_PAYLOAD', message, errno);
+}
+
+/** The peer answered with an error reply (header flag ERROR). */
+export class RemoteError extends Error {
+  readonly errno: number;
+  readonly command: number;
+
+  constructor(command: number, errno: number) {
+    super(`peer replied with errno ${errno} to command ${command}`);
+    this.name = 'RemoteError';
+    this.command = command;
+    this.errno = errno;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * FrameReader: bytes and fds in, complete frames out — it never sees a socket
+ * (modelled on node-postgres pg-protocol's parser).
+ *
+ * Rules:
+ * - Every length is checked before anything is buffered: a header size < 16 is fatal; a size
+ *   above `maxMessageSize` is fatal and reported as soon as its 16 header bytes are in, without
+ *   waiting for (or buffering) the body. The header is handed back so the caller can send an
+ *   error reply for that msg id before dropping the connection (the stream cannot be resynced).
+ * - Type bits other than 0 (command) / 1 (reply) reject that frame only: its size is sane, so
+ *   the body is skipped and the stream continues.
+ * - fd attribution: the fds that arrive with a chunk belong to the frame containing the chunk's
+ *   last byte (see transport/types.ts). An empty chunk's fds go to the next frame.
+ * - After a fatal error every push reports ERR_READER_FAILED with the fds, so they can be closed.
+ * - push() never throws. Completed payloads are views into the pushed chunk when the frame lies
+ *   inside one chunk (zero copy): the caller must not reuse a chunk's memory after pushing it.
+ */
+import { HEADER_SIZE, HeaderFlags, ProtoErrno } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { decodeHeader, type Frame, type Header } from './header.js';
+import { MAX_MSG_SIZE } from './limits.js';
+
+export interface FrameEvent extends Frame {
+  kind: 'frame';
+}
+
+/** A rejected frame or a framing failure. `header` is null when no header could be read. */
+export interface FrameErrorEvent {
+  kind: 'error';
+  error: ProtocolError;
+  header: Header | null;
+  /** fds that arrived for the rejected frame: the caller closes them. */
+  fds: number[];
+}
+
+export type ReadEvent = FrameEvent | FrameErrorEvent;
+
+export interface FrameReaderOptions {
+  /** Largest accepted message, header included (default MAX_MSG_SIZE = 1 MiB + 32). */
+  maxMessageSize?: number;
+}
+
+interface PendingFds {
+  /** Stream position of the byte the fds belong with. */
+  pos: number;
+  fds: number[];
+}
+
+export class FrameReader {
+  readonly maxMessageSize: number;
+  private buf: Uint8Array = new Uint8Array(0);
+  /** Stream position of buf[0]. */
+  private base = 0;
+  private pendingFds: PendingFds[] = [];
+  private failure: ProtocolError | null = null;
+
+  constructor(options: FrameReaderOptions = {}) {
+    const max = options.maxMessageSize ?? MAX_MSG_SIZE;
+    if (!Number.isInteger(max) || max < HEADER_SIZE || max > 0xffffffff) {
+      throw new RangeError(`bad maxMessageSize ${max}`);
+    }
+    this.maxMessageSize = max;
+  }
+
+  /** True after a fatal framing error: the connection must be dropped. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.buf.length;
+  }
+
+  push(chunk: Uint8Array, fds: readonly number[] = []): ReadEvent[] {
+    if (this.failure) {
+      const error = new ProtocolError(
+        'ERR_READER_FAILED',
+        'reader already failed',
+        ProtoErrno.EPROTO,
+        true,
+      );
+      return fds.length > 0 || chunk.length > 0
+        ? [{ kind: 'error', error, header: null, fds: [...fds] }]
+        : [];
+    }
+    const end = this.base + this.buf.length + chunk.length;
+    if (fds.length > 0)
+      this.pendingFds.push({ pos: chunk.length > 0 ? end - 1 : end, fds: [...fds] });
+    if (chunk.length === 0) return [];
+    this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+
+    const events: ReadEvent[] = [];
+    let off = 0;
+    while (this.buf.length - off >= HEADER_SIZE) {
+      const header = decodeHeader(this.buf, off);
+      if (header.size < HEADER_SIZE) {
+        this.fail(
+          events,
+          header,
+          `message size ${header.size} is below the 16-byte header`,
+          'ERR_FRAME_SIZE_TOO_SMALL',
+        );
+        return events;
+      }
+      if (header.size > this.maxMessageSize) {
+        this.fail(
+          events,
+          header,
+          `message size ${header.size} exceeds the limit of ${this.maxMessageSize}`,
+          'ERR_FRAME_TOO_LARGE',
+        );
+        return events;
+      }
+      if (this.buf.length - off < header.size) break;
+      const start = this.base + off;
+      const frameFds = this.takeFds(start + header.size);
+      const type = header.flags & HeaderFlags.TYPE_MASK;
+      if (type !== HeaderFlags.TYPE_COMMAND && type !== HeaderFlags.TYPE_REPLY) {
+        events.push({
+          kind: 'error',
+          error: new ProtocolError(
+            'ERR_FRAME_TYPE',
+            `message type ${type} is neither command (0) nor reply (1)`,
+          ),
+          header,
+          fds: frameFds,
+        });
+      } else {
+        const payload = this.buf.subarray(off + HEADER_SIZE, off + header.size);
+        events.push({ kind: 'frame', header, payload, fds: frameFds });
+      }
+      off += header.size;
+    }
+    this.base += off;
+    // Keep the incomplete tail in our own copy: the caller's chunk may be reused.
+    this.buf = off === this.buf.length ? new Uint8Array(0) : this.buf.slice(off);
+    return events;
+  }
+
+  private takeFds(endExclusive: number): number[] {
+    const out: number[] = [];
+    while (this.pendingFds.length > 0 && this.pendingFds[0]!.pos < endExclusive) {
+      out.push(...this.pendingFds.shift()!.fds);
+    }
+    return out;
+  }
+
+  private fail(
+    events: ReadEvent[],
+    header: Header,
+    message: string,
+    code: 'ERR_FRAME_SIZE_TOO_SMALL' | 'ERR_FRAME_TOO_LARGE',
+  ): void {
+    this.failure = new ProtocolError(code, message, ProtoErrno.EINVAL, true);
+    const fds = this.pendingFds.flatMap((p) => p.fds);
+    this.pendingFds = [];
+    this.buf = new Uint8Array(0);
+    events.push({ kind: 'error', error: this.failure, header, fds });
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,22 @@
+/**
+ * Shared checks for client-side reply decoders: the frame is a reply, not an error reply
+ * (that becomes a RemoteError), and its payload has the expected minimum size.
+ */
+import { badPayload, RemoteError } from './errors.js';
+import { type Frame, isErrorReply, isReply } from './header.js';
+
+export function expectReply(frame: Frame, command: number, minPayload = 0): void {
+  if (!isReply(frame.header))
+    badPayload(`expected a reply, got message type ${frame.header.flags & 0xf}`);
+  if (isErrorReply(frame.header)) throw new RemoteError(command, frame.header.error || 22);
+  if (frame.payload.length < minPayload) {
+    badPayload(
+      `reply payload is ${frame.payload.length} bytes, below the minimum of ${minPayload}`,
+    );
+  }
+}
+
+/** Throw if any fds arrived where none belong. */
+export function expectNoFds(frame: Frame, what: string): void {
+  if (frame.fds.length > 0) badPayload(`${what} carries ${frame.fds.length} fds where none belong`);
+}
