@@ -1,0 +1,74 @@
+/**
+ * What a command handler sees: the session's state and device, the fds of its message (with
+ * ownership tracking), and the handler signature the dispatch table is built from.
+ *
+ * Rules: a handler marks each fd it keeps with `take`; whatever it did not take is closed by
+ * the session once the handler finished (success or error). A handler throws VfioError (or
+ * ProtocolError) to answer with an error; it never builds error replies itself.
+ */
+import type { DeviceInfo, MaybePromise, VfioDevice } from '../../vfio/device.js';
+import type { Frame } from '../protocol/header.js';
+import type { ServerLimits } from '../protocol/limits.js';
+import type { Capabilities } from '../protocol/version.js';
+import type { DmaTable } from './dma-table.js';
+import type { HostOps, Reply, SessionLogger } from './host.js';
+
+/** What we know of the client after VERSION (spec defaults when it said nothing). */
+export interface PeerCaps {
+  major: number;
+  minor: number;
+  maxMsgFds: number;
+  maxDataXferSize: number;
+  raw: Capabilities;
+}
+
+export interface HandlerContext {
+  readonly device: VfioDevice;
+  readonly host: HostOps;
+  readonly limits: ServerLimits;
+  readonly dma: DmaTable;
+  readonly log: SessionLogger;
+  /** Device info, read once. */
+  deviceInfo(): DeviceInfo;
+  peer: PeerCaps | null;
+  /** Ask the caller to drop the connection after this message's reply. */
+  requestClose(reason: string): void;
+}
+
+export class FdBag {
+  private readonly taken = new Set<number>();
+
+  constructor(readonly fds: readonly number[]) {}
+
+  /** Take ownership of fds[i]. */
+  take(i: number): number {
+    const fd = this.fds[i];
+    if (fd === undefined) throw new RangeError(`no fd #${i}`);
+    this.taken.add(i);
+    return fd;
+  }
+
+  /** Close every fd nobody took. */
+  closeRest(host: HostOps, log: SessionLogger): void {
+    this.fds.forEach((fd, i) => {
+      if (this.taken.has(i)) return;
+      try {
+        host.closeFd(fd);
+      } catch (e) {
+        log('warn', `closing unused fd ${fd} failed: ${(e as Error).message}`);
+      }
+    });
+  }
+}
+
+export type Handler = (ctx: HandlerContext, frame: Frame, fds: FdBag) => MaybePromise<Reply>;
+
+/** Apply `fn` now if `v` is a value, after it resolves if it is a Promise (keeps the sync path sync). */
+export function andThen<T, U>(v: MaybePromise<T>, fn: (t: T) => MaybePromise<U>): MaybePromise<U> {
+  return v instanceof Promise ? v.then(fn) : fn(v);
+}
+
+/** A reply without fds. */
+export function reply(bytes: Uint8Array): Reply {
+  return { bytes, fds: [] };
+}

@@ -1,0 +1,118 @@
+/**
+ * Region accesses and interrupts: REGION_READ, REGION_WRITE, REGION_WRITE_MULTI, SET_IRQS.
+ *
+ * Rules: the region index is checked against the device's count; offsets above 2^53 are EINVAL
+ * (the model works in plain numbers); range and clipping rules belong to the device, and a
+ * short count it returns is reported as is. count 0 → success without calling the device.
+ * The synchronous path stays synchronous: a Promise only when the device returns one.
+ * SET_IRQS turns each eventfd into a sink via HostOps; if the device rejects the request the
+ * sinks created for it are closed (which closes their fds).
+ */
+import type { IrqSink, MaybePromise, SetIrqsRequest } from '../../vfio/device.js';
+import { fail } from '../../vfio/errors.js';
+import { IrqSetFlags } from '../protocol/constants.js';
+import { encodeReply } from '../protocol/header.js';
+import { decodeSetIrqs } from '../protocol/irqs.js';
+import {
+  decodeRegionAccess,
+  decodeRegionWriteMulti,
+  encodeRegionReadReply,
+  encodeRegionWriteMultiReply,
+  encodeRegionWriteReply,
+} from '../protocol/region-io.js';
+import { andThen, type Handler, type HandlerContext, reply } from './context.js';
+import { checkRegion } from './handle-info.js';
+
+function offsetNumber(offset: bigint): number {
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+    fail('EINVAL', `offset 0x${offset.toString(16)} is beyond any region`);
+  return Number(offset);
+}
+
+export const handleRegionRead: Handler = (ctx, frame) => {
+  const req = decodeRegionAccess(frame.payload, 'REGION_READ');
+  checkRegion(ctx, req.region);
+  const { msgId } = frame.header;
+  if (req.count === 0)
+    return reply(encodeRegionReadReply(msgId, req.region, req.offset, new Uint8Array(0)));
+  const data = ctx.device.read(req.region, offsetNumber(req.offset), req.count);
+  return andThen(data, (d) =>
+    reply(
+      encodeRegionReadReply(
+        msgId,
+        req.region,
+        req.offset,
+        d.length > req.count ? d.subarray(0, req.count) : d,
+      ),
+    ),
+  );
+};
+
+export const handleRegionWrite: Handler = (ctx, frame) => {
+  const req = decodeRegionAccess(frame.payload, 'REGION_WRITE');
+  checkRegion(ctx, req.region);
+  const { msgId } = frame.header;
+  if (req.count === 0) return reply(encodeRegionWriteReply(msgId, req.region, req.offset, 0));
+  const written = ctx.device.write(req.region, offsetNumber(req.offset), req.data);
+  return andThen(written, (n) =>
+    reply(encodeRegionWriteReply(msgId, req.region, req.offset, Math.min(n, req.count))),
+  );
+};
+
+/** Apply the entries in order; stop at the first failure (its errno is the answer). */
+export const handleRegionWriteMulti: Handler = (ctx, frame) => {
+  const entries = decodeRegionWriteMulti(frame.payload);
+  const { msgId } = frame.header;
+  const step = (i: number): MaybePromise<number> => {
+    for (; i < entries.length; i++) {
+      const e = entries[i]!;
+      checkRegion(ctx, e.region);
+      if (e.data.length === 0) continue;
+      const r = ctx.device.write(e.region, offsetNumber(e.offset), e.data);
+      if (r instanceof Promise) {
+        const next = i + 1;
+        return r.then(() => step(next));
+      }
+    }
+    return entries.length;
+  };
+  return andThen(step(0), (n) => reply(encodeRegionWriteMultiReply(msgId, n)));
+};
+
+function closeSinks(ctx: HandlerContext, sinks: IrqSink[]): void {
+  for (const s of sinks) {
+    try {
+      s.close();
+    } catch (e) {
+      ctx.log('warn', `closing an interrupt sink failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+export const handleSetIrqs: Handler = (ctx, frame, fds) => {
+  const w = decodeSetIrqs(frame.payload);
+  const n = ctx.deviceInfo().numIrqs;
+  if (w.index >= n) fail('EINVAL', `IRQ index ${w.index} out of range (device has ${n})`);
+  const req: SetIrqsRequest = { flags: w.flags, index: w.index, start: w.start, count: w.count };
+  if (w.flags & IrqSetFlags.DATA_BOOL) req.bools = w.data;
+  const sinks: IrqSink[] = [];
+  if (w.flags & IrqSetFlags.DATA_EVENTFD) {
+    try {
+      for (let i = 0; i < fds.fds.length; i++) {
+        sinks.push(ctx.host.sinkFromFd(fds.fds[i]!));
+        fds.take(i);
+      }
+    } catch (e) {
+      closeSinks(ctx, sinks);
+      throw e;
+    }
+    req.sinks = sinks;
+  }
+  try {
+    ctx.device.setIrqs(req);
+  } catch (e) {
+    closeSinks(ctx, sinks);
+    throw e;
+  }
+  return reply(encodeReply(frame.header.msgId, frame.header.command));
+};

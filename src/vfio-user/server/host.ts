@@ -1,0 +1,33 @@
+/**
+ * What a session needs from its host (the process owning the socket): the few fd operations
+ * that cannot be pure. Tests pass a fake; the transport layer passes the real thing.
+ *
+ * Ownership rules: sinkFromFd and dmaRegionFromFd take ownership of the fd when they return
+ * (closing the returned object closes the fd); if they throw, the fd is still the session's
+ * and it closes it with closeFd.
+ */
+import type { IrqSink } from '../../vfio/device.js';
+
+/** Guest memory reached through a DMA_MAP fd; offsets are relative to the mapped DMA address. */
+export interface DmaRegionAccess {
+  read(offset: number, length: number): Uint8Array;
+  write(offset: number, data: Uint8Array): void;
+  close(): void;
+}
+
+export interface HostOps {
+  closeFd(fd: number): void;
+  /** An eventfd as an interrupt sink (signal() writes 1 to it). */
+  sinkFromFd(fd: number): IrqSink;
+  /** Map `size` bytes of `fd` at `offset` with DMA_MAP's protection flags (READ 1, WRITE 2). */
+  dmaRegionFromFd(fd: number, offset: bigint, size: bigint, prot: number): DmaRegionAccess;
+}
+
+/** A reply to send: whole message bytes and fds to attach (owned by the device backing: do not close). */
+export interface Reply {
+  bytes: Uint8Array;
+  fds: number[];
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type SessionLogger = (level: LogLevel, message: string) => void;

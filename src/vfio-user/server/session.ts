@@ -1,0 +1,226 @@
+/**
+ * ServerSession: one client connection's state and the in-order dispatch of its messages.
+ *
+ * Lifecycle: the caller opens the device, creates the session (which hands the device a
+ * DmaSpace over the session's DMA windows), feeds it every FrameReader event with handle(),
+ * sends each non-null Reply in the order handle() was called, drops the connection when
+ * `wantsClose` turns true (after sending the pending reply), and calls close() when the client
+ * is gone; then it resets/reopens the device for the next client, as a real host would.
+ *
+ * Rules:
+ * - messages are processed strictly in order: once a handler returns a Promise, later messages
+ *   queue behind it (handle() then returns a Promise too);
+ * - VERSION first (else EINVAL); every error reply is header-only with a non-zero errno;
+ * - No_reply commands are executed and never answered, not even on error (errors are logged);
+ * - replies from the client are dropped with a log line (we never have a server→client request
+ *   outstanding: DMA goes through fd-backed windows), since answering a reply would desync it;
+ * - fds a handler does not keep are closed through HostOps; fatal framing errors get an error
+ *   reply for their msg id when possible, then wantsClose.
+ */
+import type { DeviceInfo, MaybePromise, VfioDevice } from '../../vfio/device.js';
+import { Errno, VfioError } from '../../vfio/errors.js';
+import { commandName, HeaderFlags } from '../protocol/constants.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { ReadEvent } from '../protocol/frame-reader.js';
+import { encodeErrorReply, type Frame, wantsNoReply } from '../protocol/header.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
+import { validateRequest } from '../protocol/validate.js';
+import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
+import { HANDLERS } from './dispatch.js';
+import { DmaTable } from './dma-table.js';
+import { unmapAll } from './handle-dma.js';
+import type { HostOps, Reply, SessionLogger } from './host.js';
+
+export interface SessionOptions {
+  limits?: Partial<ServerLimits>;
+  log?: SessionLogger;
+}
+
+type State = 'awaiting-version' | 'ready' | 'closed';
+
+export class ServerSession {
+  readonly limits: ServerLimits;
+  private readonly ctx: HandlerContext;
+  private state: State = 'awaiting-version';
+  private tail: Promise<unknown> | null = null;
+  private closeReason: string | null = null;
+  private info: DeviceInfo | null = null;
+
+  constructor(
+    readonly device: VfioDevice,
+    private readonly host: HostOps,
+    options: SessionOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const log: SessionLogger = options.log ?? (() => {});
+    const dma = new DmaTable(this.limits.maxDmaMaps);
+    this.ctx = {
+      device,
+      host,
+      limits: this.limits,
+      dma,
+      log,
+      peer: null,
+      deviceInfo: () => {
+        this.info ??= device.deviceInfo();
+        return this.info;
+      },
+      requestClose: (reason) => {
+        this.closeReason ??= reason;
+      },
+    };
+    device.setDmaSpace(dma);
+  }
+
+  /** True once the connection should be dropped (fatal framing error, bad VERSION). */
+  get wantsClose(): boolean {
+    return this.closeReason !== null;
+  }
+  /** Why the session asked to close, or null. */
+  get wantsCloseReason(): string | null {
+    return this.closeReason;
+  }
+  /** What the client announced in VERSION (null before). */
+  get peer(): PeerCaps | null {
+    return this.ctx.peer;
+  }
+  get dmaWindows(): DmaTable {
+    return this.ctx.dma;
+  }
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /**
+   * Process one FrameReader event. Returns the reply to send (null: nothing to send), or a
+   * Promise of it when the device waits or earlier messages are still being processed.
+   * Never throws and never rejects.
+   */
+  handle(ev: ReadEvent | Frame): MaybePromise<Reply | null> {
+    if (this.tail) {
+      const p = this.tail.then(() => this.process(ev));
+      this.track(p);
+      return p;
+    }
+    const r = this.process(ev);
+    if (r instanceof Promise) this.track(r);
+    return r;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tail = t;
+    void t.then(() => {
+      if (this.tail === t) this.tail = null;
+    });
+  }
+
+  /** The client is gone: drop DMA windows, detach DMA from the device, close the device. Idempotent. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    unmapAll(this.ctx);
+    try {
+      this.device.setDmaSpace(null);
+      this.device.close();
+    } catch (e) {
+      this.ctx.log('error', `closing device ${this.device.name}: ${(e as Error).message}`);
+    }
+  }
+
+  private closeFds(fds: readonly number[]): void {
+    new FdBag(fds).closeRest(this.host, this.ctx.log);
+  }
+
+  private process(ev: ReadEvent | Frame): MaybePromise<Reply | null> {
+    if ('kind' in ev && ev.kind === 'error') {
+      this.closeFds(ev.fds);
+      if (ev.error.fatal) this.ctx.requestClose(ev.error.message);
+      this.ctx.log('warn', `framing: ${ev.error.message}`);
+      const h = ev.header;
+      if (
+        !h ||
+        this.state === 'closed' ||
+        wantsNoReply(h) ||
+        (h.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY
+      ) {
+        return null;
+      }
+      return { bytes: encodeErrorReply(h.msgId, h.command, ev.error.errno), fds: [] };
+    }
+    const frame: Frame = ev;
+    const { header } = frame;
+    if (this.state === 'closed') {
+      this.closeFds(frame.fds);
+      return null;
+    }
+    if ((header.flags & HeaderFlags.TYPE_MASK) !== HeaderFlags.TYPE_COMMAND) {
+      this.closeFds(frame.fds);
+      this.ctx.log(
+        'warn',
+        `dropping unexpected reply id ${header.msgId} (${commandName(header.command)}): no request outstanding`,
+      );
+      return null;
+    }
+    const noReply = wantsNoReply(header);
+    const fail = (errno: number, message: string): Reply | null => {
+      const name = commandName(header.command);
+      this.ctx.log(
+        noReply ? 'warn' : 'debug',
+        `${name} id ${header.msgId}: ${message}${noReply ? ' (no reply requested)' : ''}`,
+      );
+      return noReply
+        ? null
+        : { bytes: encodeErrorReply(header.msgId, header.command, errno), fds: [] };
+    };
+    const invalid = validateRequest(frame, {
+      maxDataXfer: this.limits.maxDataXfer,
+      maxMsgFds: this.limits.maxMsgFds,
+    });
+    if (invalid) {
+      this.closeFds(frame.fds);
+      return fail(invalid.errno, invalid.message);
+    }
+    if (this.state === 'awaiting-version' && header.command !== 1) {
+      this.closeFds(frame.fds);
+      return fail(Errno.EINVAL, 'VERSION must be the first command');
+    }
+    const handler = HANDLERS.get(header.command);
+    if (!handler) {
+      this.closeFds(frame.fds);
+      return fail(Errno.EINVAL, 'command not handled');
+    }
+    const bag = new FdBag(frame.fds);
+    const done = (r: Reply): Reply | null => {
+      bag.closeRest(this.host, this.ctx.log);
+      if (this.ctx.peer && this.state === 'awaiting-version') this.state = 'ready';
+      return noReply ? null : r;
+    };
+    const failed = (e: unknown): Reply | null => {
+      bag.closeRest(this.host, this.ctx.log);
+      const [errno, message] = errorOf(e);
+      if (!(e instanceof VfioError) && !(e instanceof ProtocolError)) {
+        this.ctx.log(
+          'error',
+          `${commandName(header.command)} handler bug: ${(e as Error)?.stack ?? String(e)}`,
+        );
+      }
+      return fail(errno, message);
+    };
+    try {
+      const r = handler(this.ctx, frame, bag);
+      return r instanceof Promise ? r.then(done, failed) : done(r);
+    } catch (e) {
+      return failed(e);
+    }
+  }
+}
+
+function errorOf(e: unknown): [number, string] {
+  if (e instanceof VfioError || e instanceof ProtocolError)
+    return [e.errno > 0 ? e.errno : Errno.EINVAL, e.message];
+  return [Errno.EIO, e instanceof Error ? e.message : String(e)];
+}
