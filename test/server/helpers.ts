@@ -1,5 +1,12 @@
 /** Test helpers: run encoded messages through a FrameReader into a session, collect replies. */
-import { decodeHeader, type Frame, FrameReader } from '../../src/vfio-user/protocol/index.js';
+import {
+  Command,
+  decodeHeader,
+  encodeCommand,
+  encodeVersionPayload,
+  type Frame,
+  FrameReader,
+} from '../../src/vfio-user/protocol/index.js';
 import type { Reply } from '../../src/vfio-user/server/host.js';
 import { ServerSession, type SessionOptions } from '../../src/vfio-user/server/session.js';
 import { FakeDevice, FakeHost } from './fake-device.js';
@@ -49,4 +56,13 @@ export function harness(options: SessionOptions = {}): Harness {
 export function asFrame(r: Reply | null): Frame {
   if (!r) throw new Error('expected a reply, got none');
   return { header: decodeHeader(r.bytes), payload: r.bytes.subarray(16), fds: r.fds };
+}
+
+/** QEMU 10.1's VERSION JSON (vfio-user.md §2). */
+export const QEMU_JSON =
+  '{"capabilities": {"migration": {"pgsize": 4096, "max_bitmap_size": 268435456}, "max_msg_fds": 16, ' +
+  '"max_data_xfer_size": 1048576, "pgsizes": 4096, "max_dma_maps": 65535, "write_multiple": true}}';
+
+export function qemuVersion(msgId = 0): Uint8Array {
+  return encodeCommand(msgId, Command.VERSION, encodeVersionPayload(0, 0, QEMU_JSON));
 }

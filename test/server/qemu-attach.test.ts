@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Command,
   DeviceInfoFlags,
   decodeDeviceGetInfoReply,
   decodeDmaMapReply,
@@ -12,7 +11,6 @@ import {
   decodeSetIrqsReply,
   decodeSparseMmapCap,
   decodeVersionReply,
-  encodeCommand,
   encodeDeviceGetInfo,
   encodeDmaMap,
   encodeGetIrqInfo,
@@ -20,23 +18,13 @@ import {
   encodeRegionRead,
   encodeRegionWrite,
   encodeSetIrqs,
-  encodeVersionPayload,
   IrqSetFlags,
   PciIrq,
   RegionInfoFlags,
   walkCaps,
 } from '../../src/vfio-user/protocol/index.js';
 import { BAR2_BACKING_OFFSET, BAR2_FD } from './fake-device.js';
-import { asFrame, harness } from './helpers.js';
-
-/** QEMU 10.1's VERSION JSON (vfio-user.md §2). */
-export const QEMU_JSON =
-  '{"capabilities": {"migration": {"pgsize": 4096, "max_bitmap_size": 268435456}, "max_msg_fds": 16, ' +
-  '"max_data_xfer_size": 1048576, "pgsizes": 4096, "max_dma_maps": 65535, "write_multiple": true}}';
-
-export function qemuVersion(msgId = 0): Uint8Array {
-  return encodeCommand(msgId, Command.VERSION, encodeVersionPayload(0, 0, QEMU_JSON));
-}
+import { asFrame, harness, qemuVersion } from './helpers.js';
 
 describe('the QEMU 10.1 attach sequence (vfio-user.md §5.2)', () => {
   it('replays realize with reply sizes inside what QEMU accepts', async () => {
