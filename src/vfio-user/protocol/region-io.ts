@@ -168,8 +168,9 @@ export function decodeRegionWriteMulti(payload: Uint8Array): WriteMultiEntry[] {
   }
   const v = viewOf(payload);
   const n = v.getBigUint64(0, true);
-  const room = (payload.length - Sizes.WRITE_MULTI_HEADER) / Sizes.WRITE_MULTI_ENTRY;
-  if (BigInt(room) !== n) {
+  const bytes = payload.length - Sizes.WRITE_MULTI_HEADER;
+  const room = Math.floor(bytes / Sizes.WRITE_MULTI_ENTRY);
+  if (bytes % Sizes.WRITE_MULTI_ENTRY !== 0 || BigInt(room) !== n) {
     badPayload(
       `REGION_WRITE_MULTI wr_cnt ${n} does not match its ${payload.length - 8} entry bytes (24 per entry)`,
     );
