@@ -1,7 +1,6 @@
 /** The golden messages: every message of the protocol with its expected bytes (shared by the wire tests). */
 import {
   Command,
-  decodeHeader,
   encodeDeviceFeature,
   encodeDeviceGetInfo,
   encodeDeviceGetInfoReply,
@@ -32,7 +31,6 @@ import {
   encodeSetIrqs,
   encodeVersion,
   encodeVersionReply,
-  type Frame,
 } from '../../src/vfio-user/protocol/index.js';
 
 /** Hex with spaces/underscores for readability → bytes. */
