@@ -48,8 +48,10 @@ interface PendingFds {
 
 export class FrameReader {
   readonly maxMessageSize: number;
-  private buf: Uint8Array = new Uint8Array(0);
-  /** Stream position of buf[0]. */
+  /** Bytes of an incomplete frame: store[0, len). Grows by doubling (amortised O(n) copying). */
+  private store: Uint8Array = new Uint8Array(0);
+  private len = 0;
+  /** Stream position of store[0]. */
   private base = 0;
   private pendingFds: PendingFds[] = [];
   private failure: ProtocolError | null = null;
@@ -69,7 +71,7 @@ export class FrameReader {
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.buf.length;
+    return this.len;
   }
 
   push(chunk: Uint8Array, fds: readonly number[] = []): ReadEvent[] {
@@ -84,16 +86,24 @@ export class FrameReader {
         ? [{ kind: 'error', error, header: null, fds: [...fds] }]
         : [];
     }
-    const end = this.base + this.buf.length + chunk.length;
+    const end = this.base + this.len + chunk.length;
     if (fds.length > 0)
       this.pendingFds.push({ pos: chunk.length > 0 ? end - 1 : end, fds: [...fds] });
     if (chunk.length === 0) return [];
-    this.buf = this.buf.length === 0 ? chunk : concat(this.buf, chunk);
+    // Parse straight from the caller's chunk when nothing is pending (zero copy), else append.
+    let buf = chunk;
+    if (this.len > 0) {
+      this.reserve(this.len + chunk.length);
+      this.store.set(chunk, this.len);
+      this.len += chunk.length;
+      buf = this.store.subarray(0, this.len);
+    }
+    const fromStore = buf !== chunk;
 
     const events: ReadEvent[] = [];
     let off = 0;
-    while (this.buf.length - off >= HEADER_SIZE) {
-      const header = decodeHeader(this.buf, off);
+    while (buf.length - off >= HEADER_SIZE) {
+      const header = decodeHeader(buf, off);
       if (header.size < HEADER_SIZE) {
         this.fail(
           events,
@@ -112,7 +122,10 @@ export class FrameReader {
         );
         return events;
       }
-      if (this.buf.length - off < header.size) break;
+      if (buf.length - off < header.size) {
+        this.reserve(header.size);
+        break;
+      }
       const start = this.base + off;
       const frameFds = this.takeFds(start + header.size);
       const type = header.flags & HeaderFlags.TYPE_MASK;
@@ -127,15 +140,33 @@ export class FrameReader {
           fds: frameFds,
         });
       } else {
-        const payload = this.buf.subarray(off + HEADER_SIZE, off + header.size);
+        // Views into our own store would be overwritten later: copy those.
+        const payload = fromStore
+          ? buf.slice(off + HEADER_SIZE, off + header.size)
+          : buf.subarray(off + HEADER_SIZE, off + header.size);
         events.push({ kind: 'frame', header, payload, fds: frameFds });
       }
       off += header.size;
     }
     this.base += off;
-    // Keep the incomplete tail in our own copy: the caller's chunk may be reused.
-    this.buf = off === this.buf.length ? new Uint8Array(0) : this.buf.slice(off);
+    const rest = buf.length - off;
+    if (fromStore) {
+      this.store.copyWithin(0, off, buf.length);
+    } else if (rest > 0) {
+      // Keep the incomplete tail in our own copy: the caller's chunk may be reused.
+      this.reserve(rest);
+      this.store.set(buf.subarray(off), 0);
+    }
+    this.len = rest;
     return events;
+  }
+
+  /** Make room for `n` bytes in the store, keeping store[0, len). */
+  private reserve(n: number): void {
+    if (this.store.length >= n) return;
+    const grown = new Uint8Array(Math.max(n, Math.min(this.store.length * 2, this.maxMessageSize)));
+    grown.set(this.store.subarray(0, this.len));
+    this.store = grown;
   }
 
   private takeFds(endExclusive: number): number[] {
@@ -155,14 +186,8 @@ export class FrameReader {
     this.failure = new ProtocolError(code, message, ProtoErrno.EINVAL, true);
     const fds = this.pendingFds.flatMap((p) => p.fds);
     this.pendingFds = [];
-    this.buf = new Uint8Array(0);
+    this.store = new Uint8Array(0);
+    this.len = 0;
     events.push({ kind: 'error', error: this.failure, header, fds });
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
