@@ -1,0 +1,203 @@
+/**
+ * What `inspect` learns about a device, the way a VMM and its guest firmware would: VERSION,
+ * device info, every region's info (with the sparse-mmap areas), every IRQ's info, the whole
+ * config space, and each BAR sized through config space (write all-ones, read back, restore).
+ *
+ * Rules: read-only in effect — every config register it writes is restored; the region fds
+ * it receives are closed; errors per region/IRQ are recorded, not fatal.
+ */
+
+import type { VfioUserClient } from '../vfio-user/client/client.js';
+import {
+  decodeSparseMmapCap,
+  RegionCapId,
+  RegionInfoFlags,
+  walkCaps,
+} from '../vfio-user/protocol/index.js';
+
+export const CONFIG_REGION = 7;
+
+export interface RegionReport {
+  index: number;
+  name: string;
+  flags: number;
+  size: string;
+  offset: string;
+  readable: boolean;
+  writable: boolean;
+  mmap: boolean;
+  fdPassed: boolean;
+  sparseAreas: { offset: string; size: string }[];
+  error?: string;
+}
+
+export interface IrqReport {
+  index: number;
+  name: string;
+  flags: number;
+  count: number;
+  error?: string;
+}
+
+export interface BarReport {
+  bar: number;
+  raw: string;
+  kind: 'mem32' | 'mem64' | 'io' | 'none';
+  prefetchable: boolean;
+  /** Size learned by writing all-ones through config space, like guest firmware. */
+  sizedBytes: string;
+  /** Size the region info reports. */
+  regionSize: string;
+}
+
+export interface InspectReport {
+  version: { major: number; minor: number; capabilities: Record<string, unknown> };
+  device: { flags: number; numRegions: number; numIrqs: number };
+  regions: RegionReport[];
+  irqs: IrqReport[];
+  bars: BarReport[];
+  config: number[];
+}
+
+const REGION_NAMES = ['BAR0', 'BAR1', 'BAR2', 'BAR3', 'BAR4', 'BAR5', 'ROM', 'CONFIG', 'VGA'];
+const IRQ_NAMES = ['INTx', 'MSI', 'MSI-X', 'ERR', 'REQ'];
+
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+
+async function readConfig(client: VfioUserClient, offset: number, size: number): Promise<number> {
+  const b = await client.regionRead(CONFIG_REGION, offset, size);
+  if (b.length !== size)
+    throw new Error(`config read at ${hex(offset)} returned ${b.length} bytes`);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return size === 4 ? v.getUint32(0, true) : size === 2 ? v.getUint16(0, true) : v.getUint8(0);
+}
+
+async function writeConfig32(client: VfioUserClient, offset: number, value: number): Promise<void> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, value >>> 0, true);
+  await client.regionWrite(CONFIG_REGION, offset, b);
+}
+
+/** Size one BAR (or 64-bit pair) as firmware does; restores the original values. */
+async function sizeBar(
+  client: VfioUserClient,
+  bar: number,
+): Promise<{ raw: number; size: bigint; is64: boolean }> {
+  const off = 0x10 + 4 * bar;
+  const raw = await readConfig(client, off, 4);
+  const io = (raw & 1) === 1;
+  const is64 = !io && (raw & 0x6) === 0x4;
+  await writeConfig32(client, off, 0xffffffff);
+  const lo = await readConfig(client, off, 4);
+  await writeConfig32(client, off, raw);
+  let mask = BigInt(lo & (io ? ~0x3 : ~0xf)) & 0xffffffffn;
+  if (is64 && bar < 5) {
+    const rawHi = await readConfig(client, off + 4, 4);
+    await writeConfig32(client, off + 4, 0xffffffff);
+    const hi = await readConfig(client, off + 4, 4);
+    await writeConfig32(client, off + 4, rawHi);
+    mask |= BigInt(hi >>> 0) << 32n;
+    if (mask === 0n) return { raw, size: 0n, is64 };
+    return { raw, size: (~mask & 0xffffffffffffffffn) + 1n, is64 };
+  }
+  if (mask === 0n) return { raw, size: 0n, is64 };
+  return { raw, size: (~mask & 0xffffffffn) + 1n, is64 };
+}
+
+export async function gatherInspect(
+  client: VfioUserClient,
+  closeFd: (fd: number) => void,
+): Promise<InspectReport> {
+  const version = await client.version();
+  const device = await client.deviceInfo();
+  const regions: RegionReport[] = [];
+  for (let i = 0; i < device.numRegions; i++) {
+    const name = REGION_NAMES[i] ?? `region ${i}`;
+    try {
+      const r = await client.regionInfo(i);
+      if (r.fd !== null) closeFd(r.fd);
+      const sparseAreas: RegionReport['sparseAreas'] = [];
+      if (r.flags & RegionInfoFlags.CAPS && r.capOffset >= 32) {
+        const full = new Uint8Array(32 + r.caps.length);
+        full.set(r.caps, 32);
+        for (const cap of walkCaps(full, r.capOffset)) {
+          if (cap.id === RegionCapId.SPARSE_MMAP) {
+            for (const a of decodeSparseMmapCap(cap.bytes)) {
+              sparseAreas.push({ offset: hex(a.offset), size: hex(a.size) });
+            }
+          }
+        }
+      }
+      regions.push({
+        index: i,
+        name,
+        flags: r.flags,
+        size: hex(r.size),
+        offset: hex(r.offset),
+        readable: (r.flags & RegionInfoFlags.READ) !== 0,
+        writable: (r.flags & RegionInfoFlags.WRITE) !== 0,
+        mmap: (r.flags & RegionInfoFlags.MMAP) !== 0,
+        fdPassed: r.fd !== null,
+        sparseAreas,
+      });
+    } catch (e) {
+      regions.push({
+        index: i,
+        name,
+        flags: 0,
+        size: '0x0',
+        offset: '0x0',
+        readable: false,
+        writable: false,
+        mmap: false,
+        fdPassed: false,
+        sparseAreas: [],
+        error: (e as Error).message,
+      });
+    }
+  }
+  const irqs: IrqReport[] = [];
+  for (let i = 0; i < device.numIrqs; i++) {
+    const name = IRQ_NAMES[i] ?? `irq ${i}`;
+    try {
+      const q = await client.irqInfo(i);
+      irqs.push({ index: i, name, flags: q.flags, count: q.count });
+    } catch (e) {
+      irqs.push({ index: i, name, flags: 0, count: 0, error: (e as Error).message });
+    }
+  }
+  const cfgRegion = regions[CONFIG_REGION];
+  const cfgSize = cfgRegion ? Number(BigInt(cfgRegion.size)) : 256;
+  const config: number[] = [];
+  for (let off = 0; off < cfgSize; off += 1024) {
+    const chunk = await client.regionRead(CONFIG_REGION, off, Math.min(1024, cfgSize - off));
+    config.push(...chunk);
+  }
+  const bars: BarReport[] = [];
+  for (let bar = 0; bar < 6; bar++) {
+    const s = await sizeBar(client, bar);
+    const io = (s.raw & 1) === 1;
+    const kind = s.size === 0n ? 'none' : io ? 'io' : s.is64 ? 'mem64' : 'mem32';
+    bars.push({
+      bar,
+      raw: hex(s.raw >>> 0),
+      kind,
+      prefetchable: !io && (s.raw & 0x8) !== 0,
+      sizedBytes: hex(s.size),
+      regionSize: regions[bar]?.size ?? '0x0',
+    });
+    if (s.is64) bar++;
+  }
+  return {
+    version: {
+      major: version.major,
+      minor: version.minor,
+      capabilities: JSON.parse(version.json ?? '{}').capabilities ?? {},
+    },
+    device: { flags: device.flags, numRegions: device.numRegions, numIrqs: device.numIrqs },
+    regions,
+    irqs,
+    bars,
+    config,
+  };
+}
