@@ -29,7 +29,10 @@ export interface ReadinessState {
 }
 
 /** An interrupt the card raises; the vfio core routes it to the attached sink. */
-export type CardInterrupt = { kind: 'intx' } | { kind: 'msi'; vector: number } | { kind: 'msix'; vector: number };
+export type CardInterrupt =
+  | { kind: 'intx' }
+  | { kind: 'msi'; vector: number }
+  | { kind: 'msix'; vector: number };
 
 export interface Card {
   readonly vendorId: number;

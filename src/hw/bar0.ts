@@ -1,0 +1,120 @@
+/**
+ * BAR0, the GPU's register aperture (16 MiB), as far as anything outside the GPU driver reads
+ * it: the ID registers, the two readiness registers nvgrace-gpu polls, the MSI-X table and
+ * PBA, and one emulator-only doorbell.
+ *
+ * Rules: reads always show the special registers over a sparse scratch store; every other
+ * offset reads back what was last written (0 after power-on/reset). Read-only registers drop
+ * writes. The scratch store is bounded by the BAR size (at most 16 MiB resident).
+ *
+ * EMULATOR EXTENSION, NOT ON REAL HARDWARE: BAR0 + 0xFFF000 "IRQ trigger" — a write of V raises
+ * interrupt vector V (MSI-X vector V if MSI-X is enabled, else MSI vector V, else INTx);
+ * BAR0 + 0xFFF004 "INTx deassert" — any write drops the INTx line. Both read 0.
+ */
+
+import type { ReadinessState } from './card.js';
+import type { InterruptLogic } from './interrupts.js';
+import { SparseMemory } from './memory.js';
+import type { MsixTable } from './msix-table.js';
+
+/** NV_PMC_BOOT_0: architecture/implementation/revision of the chip. */
+export const NV_PMC_BOOT_0 = 0x000000;
+/** NV_PMC_BOOT_42: the same identity in the newer layout. */
+export const NV_PMC_BOOT_42 = 0x000a00;
+/** C2C link status: reads 0xFF once the C2C link is up (nvgrace-gpu C2C_LNK_STS). */
+export const C2C_LINK_STATUS = 0x001498;
+/** HBM training status: reads 0xFF once training completed (nvgrace-gpu HBM_TRAINING_STS). */
+export const HBM_TRAINING_STATUS = 0x0200bc;
+export const GPU_READY_VALUE = 0xff;
+/** Emulator extension (not on real hardware): write V to raise interrupt vector V. */
+export const EMU_IRQ_TRIGGER = 0xfff000;
+/** Emulator extension (not on real hardware): any write de-asserts INTx. */
+export const EMU_INTX_DEASSERT = 0xfff004;
+
+export interface Bar0Config {
+  size: number;
+  boot0: number;
+  boot42: number;
+  msixTableOffset: number;
+  msixPbaOffset: number;
+}
+
+export interface Bar0Host {
+  readiness(): ReadinessState;
+  readonly irq: InterruptLogic;
+  readonly msix: MsixTable;
+}
+
+/** Copy the part of a `len`-byte register at `reg` that overlaps the access into `target`. */
+function overlay(reg: number, bytes: Uint8Array, offset: number, target: Uint8Array): void {
+  const start = Math.max(reg, offset);
+  const end = Math.min(reg + bytes.length, offset + target.length);
+  if (start >= end) return;
+  target.set(bytes.subarray(start - reg, end - reg), start - offset);
+}
+
+function le32(value: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, value >>> 0, true);
+  return b;
+}
+
+function overlaps(reg: number, len: number, offset: number, n: number): boolean {
+  return reg < offset + n && offset < reg + len;
+}
+
+export class Bar0 {
+  private scratch: SparseMemory;
+  private readonly boot0: Uint8Array;
+  private readonly boot42: Uint8Array;
+
+  constructor(
+    private readonly cfg: Bar0Config,
+    private readonly host: Bar0Host,
+  ) {
+    this.scratch = new SparseMemory(cfg.size);
+    this.boot0 = le32(cfg.boot0);
+    this.boot42 = le32(cfg.boot42);
+  }
+
+  /** Registers back to power-on values (the MSI-X table is reset by its owner). */
+  reset(): void {
+    this.scratch.close();
+    this.scratch = new SparseMemory(this.cfg.size);
+  }
+
+  /** Caller keeps [offset, offset + target.length) inside the BAR. */
+  read(offset: number, target: Uint8Array): void {
+    this.scratch.readInto(offset, target);
+    const ready = this.host.readiness();
+    overlay(NV_PMC_BOOT_0, this.boot0, offset, target);
+    overlay(NV_PMC_BOOT_42, this.boot42, offset, target);
+    overlay(C2C_LINK_STATUS, le32(ready.c2cLinkReady ? GPU_READY_VALUE : 0), offset, target);
+    overlay(HBM_TRAINING_STATUS, le32(ready.hbmTrainingDone ? GPU_READY_VALUE : 0), offset, target);
+    overlay(this.cfg.msixTableOffset, this.host.msix.table, offset, target);
+    overlay(this.cfg.msixPbaOffset, this.host.msix.pba, offset, target);
+    overlay(EMU_IRQ_TRIGGER, new Uint8Array(8), offset, target);
+  }
+
+  /** Caller keeps [offset, offset + data.length) inside the BAR. */
+  write(offset: number, data: Uint8Array): void {
+    // Scratch takes everything; reads overlay the special registers, so bytes stored under a
+    // read-only register stay invisible.
+    this.scratch.write(offset, data);
+    const n = data.length;
+    const table = this.cfg.msixTableOffset;
+    const msix = this.host.msix;
+    if (overlaps(table, msix.tableSize, offset, n)) {
+      const start = Math.max(table, offset);
+      const end = Math.min(table + msix.tableSize, offset + n);
+      msix.writeTable(start - table, data.subarray(start - offset, end - offset));
+      this.host.irq.msixChanged();
+    }
+    if (overlaps(EMU_IRQ_TRIGGER, 4, offset, n)) {
+      const reg = new Uint8Array(4);
+      overlay(offset, data, EMU_IRQ_TRIGGER, reg);
+      this.host.irq.raise(new DataView(reg.buffer).getUint32(0, true));
+    }
+    if (overlaps(EMU_INTX_DEASSERT, 4, offset, n)) this.host.irq.deassertIntx();
+  }
+}

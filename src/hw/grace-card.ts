@@ -1,0 +1,244 @@
+/**
+ * GraceCard: the physical Grace-attached NVIDIA GPU (GH200 / GB200 / GB300) behind the Card
+ * contract — raw config space with hardware write masks, BAR0 registers, device memory, FLR.
+ *
+ * Rules:
+ * - Decode: BAR and device-memory accesses read all-ones and drop writes while the physical
+ *   Command.MSE is clear, while the function is in D3hot, or while a reset is in progress
+ *   (NVIDIA's documented behaviour for the device memory, PCIe UR for BAR0).
+ * - Reset (FLR, or DevCtl.BCR_FLR written as 1): config and registers to power-on values,
+ *   readiness restarts; device memory is kept. Config space stays accessible during a reset.
+ * - Time comes only from the injected Clock: `inReset` lasts resetDurationMs after a reset,
+ *   and the readiness registers read 0xFF from readyDelayMs after power-on / the reset's end.
+ * - Out-of-range or malformed accesses are programming errors of the caller: RangeError.
+ */
+
+import { type ConfigSpace, checkConfigAccess } from '../pci/config-space.js';
+import {
+  PCI_COMMAND,
+  PCI_COMMAND_MEMORY,
+  PCI_D3HOT,
+  PCI_EXP_DEVCTL,
+  PCI_EXP_DEVCTL_BCR_FLR,
+  PCI_MSI_FLAGS,
+  PCI_MSI_MASK_64,
+  PCI_MSIX_FLAGS,
+  PCI_PM_CTRL,
+  PCI_PM_CTRL_STATE_MASK,
+} from '../pci/constants.js';
+import { Bar0 } from './bar0.js';
+import type { BarResource, Card, CardInterrupt, ReadinessState } from './card.js';
+import type { Clock } from './clock.js';
+import { LAYOUT, profileBars } from './config-image.js';
+import { InterruptLogic } from './interrupts.js';
+import type { MemoryBacking } from './memory.js';
+import { MsixTable } from './msix-table.js';
+import type { CardProfile } from './profiles.js';
+
+export interface GraceCardParams {
+  profile: CardProfile;
+  /** Power-on config image; the card keeps a private copy as its reset template. */
+  image: ConfigSpace;
+  memory: MemoryBacking;
+  clock: Clock;
+  acpi: { memBasePa: bigint; memSize: number } | null;
+  readyDelayMs: number;
+  resetDurationMs: number;
+}
+
+function touches(offset: number, size: number, reg: number, len: number): boolean {
+  return reg < offset + size && offset < reg + len;
+}
+
+/** The byte at config offset `at` of a `size`-byte write of `value` at `offset`. */
+function byteOf(value: number, offset: number, at: number): number {
+  return (value >>> ((at - offset) * 8)) & 0xff;
+}
+
+export class GraceCard implements Card {
+  readonly vendorId: number;
+  readonly deviceId: number;
+  readonly cfgSize: number;
+  readonly bars: readonly BarResource[];
+  readonly romSize = 0;
+  readonly acpi: { memBasePa: bigint; memSize: number } | null;
+  readonly memory: MemoryBacking;
+  readonly clock: Clock;
+  readonly profile: CardProfile;
+  readonly readyDelayMs: number;
+  readonly resetDurationMs: number;
+
+  private readonly powerOn: ConfigSpace;
+  private readonly cs: ConfigSpace;
+  private readonly msixTable = new MsixTable(LAYOUT.msixVectors);
+  private readonly irq: InterruptLogic;
+  private readonly bar0: Bar0;
+  private resetEnd: number;
+  private readyAt: number;
+
+  constructor(p: GraceCardParams) {
+    this.profile = p.profile;
+    this.vendorId = p.profile.vendorId;
+    this.deviceId = p.profile.deviceId;
+    this.powerOn = p.image.clone();
+    this.cs = p.image.clone();
+    this.cfgSize = this.cs.size;
+    this.bars = Object.freeze(profileBars(p.profile).map((b) => Object.freeze(b)));
+    this.acpi = p.acpi;
+    this.memory = p.memory;
+    this.clock = p.clock;
+    this.readyDelayMs = p.readyDelayMs;
+    this.resetDurationMs = p.resetDurationMs;
+    this.irq = new InterruptLogic(this.cs, LAYOUT.msi, LAYOUT.msix, this.msixTable);
+    this.bar0 = new Bar0(
+      {
+        size: this.bars[0]?.size ?? 0,
+        boot0: p.profile.boot0,
+        boot42: p.profile.boot42,
+        msixTableOffset: LAYOUT.msixTableOffset,
+        msixPbaOffset: LAYOUT.msixPbaOffset,
+      },
+      { readiness: () => this.readiness(), irq: this.irq, msix: this.msixTable },
+    );
+    const now = this.clock.now();
+    this.resetEnd = now;
+    this.readyAt = now + this.readyDelayMs;
+  }
+
+  // --- config space -------------------------------------------------------------------
+
+  cfgRead(offset: number, size: 1 | 2 | 4): number {
+    checkConfigAccess(offset, size, this.cfgSize);
+    return this.cs.read(offset, size);
+  }
+
+  cfgWrite(offset: number, size: 1 | 2 | 4, value: number): void {
+    checkConfigAccess(offset, size, this.cfgSize);
+    let v = value >>> 0;
+    const oldCommand = this.cs.u16(PCI_COMMAND);
+
+    // PMCSR: only D0 and D3hot exist; a write of D1/D2 completes but the state is kept.
+    const pmcsr = LAYOUT.pm + PCI_PM_CTRL;
+    if (touches(offset, size, pmcsr, 1)) {
+      const want = byteOf(v, offset, pmcsr) & PCI_PM_CTRL_STATE_MASK;
+      if (want === 1 || want === 2) {
+        const shift = (pmcsr - offset) * 8;
+        const keep = this.cs.u8(pmcsr) & PCI_PM_CTRL_STATE_MASK;
+        v = ((v & ~(PCI_PM_CTRL_STATE_MASK << shift)) | (keep << shift)) >>> 0;
+      }
+    }
+
+    // DevCtl.BCR_FLR is not stored (reads 0); writing it as 1 starts a function-level reset.
+    const devctlHi = LAYOUT.pcie + PCI_EXP_DEVCTL + 1;
+    const flr =
+      touches(offset, size, devctlHi, 1) &&
+      (byteOf(v, offset, devctlHi) & (PCI_EXP_DEVCTL_BCR_FLR >> 8)) !== 0;
+
+    this.cs.write(offset, size, v);
+
+    if (touches(offset, size, PCI_COMMAND, 2)) this.irq.commandChanged(oldCommand);
+    if (touches(offset, size, LAYOUT.msix + PCI_MSIX_FLAGS, 2)) this.irq.msixChanged();
+    if (
+      touches(offset, size, LAYOUT.msi + PCI_MSI_FLAGS, 2) ||
+      touches(offset, size, LAYOUT.msi + PCI_MSI_MASK_64, 4)
+    ) {
+      this.irq.msiChanged();
+    }
+    if (flr) this.reset();
+  }
+
+  // --- decode -------------------------------------------------------------------------
+
+  /** True while the function answers memory transactions (MSE set, D0, not in reset). */
+  get decoding(): boolean {
+    if (this.inReset) return false;
+    if ((this.cs.u16(PCI_COMMAND) & PCI_COMMAND_MEMORY) === 0) return false;
+    return (this.cs.u8(LAYOUT.pm + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK) !== PCI_D3HOT;
+  }
+
+  private checkBar(index: number, offset: number, length: number): BarResource {
+    const bar = Number.isInteger(index) ? this.bars[index] : undefined;
+    if (!bar || bar.size === 0) throw new RangeError(`BAR ${index} does not exist`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > bar.size) {
+      throw new RangeError(
+        `BAR ${index} access at 0x${offset.toString(16)} (+${length}) is outside its 0x${bar.size.toString(16)} bytes`,
+      );
+    }
+    return bar;
+  }
+
+  barRead(index: number, offset: number, target: Uint8Array): void {
+    this.checkBar(index, offset, target.length);
+    if (!this.decoding) {
+      target.fill(0xff);
+      return;
+    }
+    if (index === 0) this.bar0.read(offset, target);
+    // BAR1 (index 2) and the 32 MiB BAR at index 4: apertures no GPU driver has set up, so
+    // nothing answers behind them — reads 0, writes are dropped.
+    else target.fill(0);
+  }
+
+  barWrite(index: number, offset: number, data: Uint8Array): void {
+    this.checkBar(index, offset, data.length);
+    if (!this.decoding) return;
+    if (index === 0) this.bar0.write(offset, data);
+  }
+
+  barBacking(_index: number): { backing: MemoryBacking; offset: number } | null {
+    return null;
+  }
+
+  romRead(offset: number, target: Uint8Array): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`bad ROM offset ${offset}`);
+    }
+    // No ROM image: every byte is past the image.
+    target.fill(0xff);
+  }
+
+  // --- device memory ------------------------------------------------------------------
+
+  private checkMem(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.memory.size) {
+      throw new RangeError(
+        `device memory access at 0x${offset.toString(16)} (+${length}) is outside its 0x${this.memory.size.toString(16)} bytes`,
+      );
+    }
+  }
+
+  memRead(offset: number, target: Uint8Array): void {
+    this.checkMem(offset, target.length);
+    if (!this.decoding) target.fill(0xff);
+    else this.memory.readInto(offset, target);
+  }
+
+  memWrite(offset: number, data: Uint8Array): void {
+    this.checkMem(offset, data.length);
+    if (this.decoding) this.memory.write(offset, data);
+  }
+
+  // --- reset and readiness ------------------------------------------------------------
+
+  reset(): void {
+    this.cs.copyFrom(this.powerOn);
+    this.msixTable.reset();
+    this.bar0.reset();
+    const now = this.clock.now();
+    this.resetEnd = now + this.resetDurationMs;
+    this.readyAt = this.resetEnd + this.readyDelayMs;
+  }
+
+  get inReset(): boolean {
+    return this.clock.now() < this.resetEnd;
+  }
+
+  readiness(): ReadinessState {
+    const ready = !this.inReset && this.clock.now() >= this.readyAt;
+    return { c2cLinkReady: ready, hbmTrainingDone: ready };
+  }
+
+  onInterrupt(handler: ((irq: CardInterrupt) => void) | null): void {
+    this.irq.setHandler(handler);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Card profiles as data: what differs between the Grace-attached GPUs the nvgrace-gpu driver
+ * binds (IDs, memory size, Hopper vs Blackwell MIG bug, BAR sizes, BAR0 ID registers).
+ *
+ * Rules: only facts and documented assumptions live here — no behaviour. Sources are
+ * /work/shared/docs/nvgrace-gpu.md §1, §10; every value not found in a source is marked
+ * "assumption" with the reasoning.
+ */
+
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+
+export type ProfileName = 'gh200' | 'gh200-144g' | 'gh200-2345' | 'gb200' | 'gb300';
+
+export interface CardProfile {
+  readonly name: ProfileName;
+  /** One line for the CLI's profile list. */
+  readonly description: string;
+  readonly vendorId: number;
+  readonly deviceId: number;
+  readonly subsystemVendorId: number;
+  readonly subsystemId: number;
+  readonly revision: number;
+  /** Device (coherent, C2C-attached) memory size in bytes = ACPI `nvidia,gpu-mem-size`. */
+  readonly memSize: number;
+  /**
+   * Hopper's MIG hardware bug (needs the 1 GiB uncached resmem carve-out). Encoded in the
+   * NVIDIA DVSEC ID 3 register at +0xA: bit 0 set = no bug (Blackwell), clear = bug (Hopper).
+   */
+  readonly migHwBug: boolean;
+  /** NV_PMC_BOOT_0 (BAR0 + 0x0) and NV_PMC_BOOT_42 (BAR0 + 0xA00). */
+  readonly boot0: number;
+  readonly boot42: number;
+  /** Real BAR1 (config BAR2/3, 64-bit prefetchable) size in bytes. */
+  readonly bar1Size: number;
+  /** Real regions 4/5 (64-bit prefetchable) size in bytes; 0 = none. */
+  readonly bar4Size: number;
+}
+
+/**
+ * Common to all profiles:
+ * - BAR0 16 MiB 64-bit prefetchable (H20/H100 proxy, §10).
+ * - Regions 4/5: a 32 MiB 64-bit prefetchable BAR, as on the H20 proxy (§10) and every recent
+ *   NVIDIA datacenter GPU. Assumption for Grace parts (no GH200 lspci found); the nvgrace
+ *   variant replaces index 4 with its fake usemem BAR whenever ACPI memory is present, so it
+ *   only shows on the plain vfio-pci fallback.
+ * - Subsystem vendor 0x10DE; subsystem IDs are invented in NVIDIA's 0x16xx style (H100 SXM
+ *   shows 10de:16c1); the real GH200/GB200 values were not found.
+ */
+export const BAR0_SIZE = 16 * MIB;
+const BAR4_SIZE = 32 * MIB;
+
+/** NV_PMC_BOOT_0 = arch [28:24] | impl [23:20] | major [7:4] | minor [3:0]; rev A1. */
+const BOOT0_GH100_A1 = 0x180000a1;
+const BOOT0_GB100_A1 = 0x1a0000a1;
+/** NV_PMC_BOOT_42 = arch [29:24] | impl [23:20] | major [19:16] | minor [15:12]. */
+const BOOT42_GH100_A1 = 0x180a1000;
+const BOOT42_GB100_A1 = 0x1a0a1000;
+
+/** Hopper BAR1: H20 proxy shows 128 GiB for 96 GB of HBM (assumption: pow2 ≥ memory). */
+const HOPPER_BAR1_96G = 128 * GIB;
+const HOPPER_BAR1_144G = 256 * GIB;
+/** Blackwell BAR1: size not public; 256 MiB is an assumption (brief), kept small on purpose. */
+const BLACKWELL_BAR1 = 256 * MIB;
+
+const common = {
+  vendorId: 0x10de,
+  subsystemVendorId: 0x10de,
+  revision: 0xa1,
+  bar4Size: BAR4_SIZE,
+} as const;
+
+export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
+  gh200: {
+    ...common,
+    name: 'gh200',
+    description: 'GH200 (10de:2342, "GH200 480GB"), Hopper, 96 GiB HBM3',
+    deviceId: 0x2342,
+    subsystemId: 0x16f4,
+    // ~96 GiB is what GH200 480GB nodes report (§10); the exact ACPI value is not public.
+    memSize: 96 * GIB,
+    migHwBug: true,
+    boot0: BOOT0_GH100_A1,
+    boot42: BOOT42_GH100_A1,
+    bar1Size: HOPPER_BAR1_96G,
+  },
+  'gh200-144g': {
+    ...common,
+    name: 'gh200-144g',
+    description: 'GH200 144G HBM3e (10de:2348), Hopper, 144 GiB HBM3e',
+    deviceId: 0x2348,
+    subsystemId: 0x1809,
+    memSize: 144 * GIB,
+    migHwBug: true,
+    boot0: BOOT0_GH100_A1,
+    boot42: BOOT42_GH100_A1,
+    bar1Size: HOPPER_BAR1_144G,
+  },
+  'gh200-2345': {
+    ...common,
+    name: 'gh200-2345',
+    description: 'GH200 (10de:2345, driver table "GH200 480GB"), Hopper, 96 GiB (assumed)',
+    deviceId: 0x2345,
+    subsystemId: 0x16f5,
+    // Assumption: same HBM3 96 GiB as 0x2342 (no source gives this SKU's memory).
+    memSize: 96 * GIB,
+    migHwBug: true,
+    boot0: BOOT0_GH100_A1,
+    boot42: BOOT42_GH100_A1,
+    bar1Size: HOPPER_BAR1_96G,
+  },
+  gb200: {
+    ...common,
+    name: 'gb200',
+    description: 'GB200 (10de:2941), Blackwell, 192 GiB HBM3e per GPU',
+    deviceId: 0x2941,
+    subsystemId: 0x1999,
+    // 192 GB HBM3e per B200 GPU in GB200 (NVIDIA datasheet: 384 GB per 2-GPU superchip);
+    // taken as 192 GiB, the doc's Blackwell worked example (§1.3).
+    memSize: 192 * GIB,
+    migHwBug: false,
+    boot0: BOOT0_GB100_A1,
+    boot42: BOOT42_GB100_A1,
+    bar1Size: BLACKWELL_BAR1,
+  },
+  gb300: {
+    ...common,
+    name: 'gb300',
+    description: 'GB300 (10de:31c2), Blackwell Ultra, 288 GiB HBM3e per GPU',
+    deviceId: 0x31c2,
+    subsystemId: 0x1a2c,
+    // 288 GB HBM3e per GPU (§10), taken as 288 GiB (§1.3 example).
+    memSize: 288 * GIB,
+    migHwBug: false,
+    // GB300's chipset value was not found (§10): assumption = the GB10x encoding (arch 0x1A,
+    // impl 0, rev A1), i.e. the same BOOT_0/BOOT_42 as GB200.
+    boot0: BOOT0_GB100_A1,
+    boot42: BOOT42_GB100_A1,
+    bar1Size: BLACKWELL_BAR1,
+  },
+};
+
+export const DEFAULT_PROFILE: ProfileName = 'gh200';
+
+export const PROFILE_NAMES: readonly ProfileName[] = Object.keys(PROFILES) as ProfileName[];
+
+/** Profile names with their one-line descriptions, default first, for the CLI. */
+export function listProfiles(): { name: ProfileName; description: string; isDefault: boolean }[] {
+  return PROFILE_NAMES.map((name) => ({
+    name,
+    description: PROFILES[name].description,
+    isDefault: name === DEFAULT_PROFILE,
+  }));
+}
+
+/** Parse a profile name (case-insensitive); throws a RangeError listing the valid names. */
+export function parseProfileName(text: string): ProfileName {
+  const t = text.trim().toLowerCase();
+  if ((PROFILE_NAMES as readonly string[]).includes(t)) return t as ProfileName;
+  throw new RangeError(`unknown card profile '${text}' (known: ${PROFILE_NAMES.join(', ')})`);
+}
+
+export function getProfile(name: ProfileName): CardProfile {
+  const p = PROFILES[name];
+  if (!p) throw new RangeError(`unknown card profile '${String(name)}'`);
+  return p;
+}
