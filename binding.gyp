@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "nvgrace_user",
+      "sources": [
+        "src/native/addon.c",
+        "src/native/socket.c",
+        "src/native/listen.c",
+        "src/native/memory.c"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,304 @@
+/*
+ * A connected AF_UNIX stream socket driven by a uv_poll_t: reads drained with recvmsg until
+ * EAGAIN, each recvmsg delivered to JS with the SCM_RIGHTS fds that came with it; writes with
+ * non-blocking sendmsg (the JS side queues what the kernel did not take).
+ *
+ * Rules: one delivery per recvmsg, never merged — Linux stops a stream read right after the
+ * segment that carried fds, so a delivery's fds belong to the message holding its last byte.
+ * MSG_CTRUNC closes the fds that did arrive and reports an error. JS callback:
+ * cb(0, chunk, fds|undefined) data; cb(1) writable; cb(2) peer hung up; cb(3, error).
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define READ_BUF (256 * 1024)
+#define MAX_RECV_FDS 253 /* SCM_MAX_FD: the most one segment can carry */
+#define MAX_SEND_FDS 253
+#define MAX_IOV 1024
+#define READS_PER_EVENT 64 /* let other handles run; level-triggered poll comes back */
+
+typedef struct {
+  nvu_handle h;
+  bool reading;
+  bool want_write;
+  bool done; /* EOF or error reported: no more polling */
+  int events;
+  char *buf;
+} sock_t;
+
+static void sock_free_extra(nvu_handle *h) { free(((sock_t *)h)->buf); }
+
+static void on_poll(uv_poll_t *p, int status, int events);
+
+static void update_poll(sock_t *s) {
+  if (s->h.closing) return;
+  int ev = s->done ? 0 : (s->reading ? UV_READABLE : 0) | (s->want_write ? UV_WRITABLE : 0);
+  if (ev == s->events) return;
+  s->events = ev;
+  if (ev == 0) uv_poll_stop(&s->h.poll);
+  else uv_poll_start(&s->h.poll, ev, on_poll);
+}
+
+static void report_error(sock_t *s, int err, const char *syscall) {
+  s->done = true;
+  update_poll(s);
+  napi_value argv[2];
+  argv[0] = nvu_int(s->h.env, 3);
+  argv[1] = nvu_errno_error(s->h.env, err, syscall);
+  nvu_handle_call(&s->h, 2, argv);
+}
+
+static void report_eof(sock_t *s) {
+  s->done = true;
+  update_poll(s);
+  napi_value argv[1] = {nvu_int(s->h.env, 2)};
+  nvu_handle_call(&s->h, 1, argv);
+}
+
+static void close_fds(const int *fds, int n) {
+  for (int i = 0; i < n; i++) close(fds[i]);
+}
+
+/* One recvmsg. Returns bytes (>0), 0 at EOF, -1 for "stop" (EAGAIN or reported error). */
+static ssize_t read_once(sock_t *s, int *fds, int *nfds) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_RECV_FDS)];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {s->buf, READ_BUF};
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  ssize_t n;
+  do n = recvmsg(s->h.fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) report_error(s, errno, "recvmsg");
+    return -1;
+  }
+  *nfds = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < k && *nfds < MAX_RECV_FDS; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds[(*nfds)++] = fd;
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) {
+    close_fds(fds, *nfds);
+    report_error(s, EMSGSIZE, "recvmsg (SCM_RIGHTS truncated: too many fds or fd limit)");
+    return -1;
+  }
+  if (n == 0) {
+    close_fds(fds, *nfds);
+    report_eof(s);
+    return -1;
+  }
+  return n;
+}
+
+static void drain(sock_t *s) {
+  if (!s->buf) {
+    s->buf = malloc(READ_BUF);
+    if (!s->buf) return report_error(s, ENOMEM, "malloc");
+  }
+  int fds[MAX_RECV_FDS];
+  for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
+    int nfds = 0;
+    ssize_t n = read_once(s, fds, &nfds);
+    if (n < 0) return;
+    napi_env env = s->h.env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value argv[3];
+    void *data;
+    argv[0] = nvu_int(env, 0);
+    napi_create_buffer_copy(env, (size_t)n, s->buf, &data, &argv[1]);
+    if (nfds > 0) {
+      napi_create_array_with_length(env, (size_t)nfds, &argv[2]);
+      for (int k = 0; k < nfds; k++) napi_set_element(env, argv[2], (uint32_t)k, nvu_int(env, fds[k]));
+    } else {
+      napi_get_undefined(env, &argv[2]);
+    }
+    nvu_handle_call(&s->h, 3, argv);
+    napi_close_handle_scope(env, scope);
+    if (n < READ_BUF && nfds == 0) {
+      /* Probably drained; one more recvmsg would usually just say EAGAIN. Let the poll decide. */
+      return;
+    }
+  }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  sock_t *s = p->data;
+  napi_env env = s->h.env;
+  if (!env || s->h.closing) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  if (status < 0) {
+    report_error(s, -status, "poll");
+  } else {
+    if ((events & UV_WRITABLE) && s->want_write && !s->done) {
+      napi_value argv[1] = {nvu_int(env, 1)};
+      nvu_handle_call(&s->h, 1, argv);
+    }
+    if ((events & UV_READABLE) && s->reading && !s->done && !s->h.closing) drain(s);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* socketOpen(fd, cb) → handle. Takes ownership of fd; reading starts at once. */
+static napi_value socket_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return nvu_throw_errno(env, errno, "fcntl");
+  sock_t *s = calloc(1, sizeof *s);
+  if (!s) return nvu_throw_errno(env, ENOMEM, "calloc");
+  s->h.free_extra = sock_free_extra;
+  if (!nvu_handle_init(env, &s->h, fd, argv[1], "nvgrace-user:socket")) {
+    free(s);
+    return NULL;
+  }
+  s->h.owns_fd = true;
+  s->reading = true;
+  update_poll(s);
+  return nvu_handle_wrap(env, &s->h);
+}
+
+static bool add_iov(napi_env env, napi_value v, struct iovec *iov, int *n) {
+  void *data;
+  size_t len;
+  bool isbuf = false;
+  napi_is_buffer(env, v, &isbuf);
+  if (!isbuf || napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
+    nvu_throw_type(env, "data must be a Buffer/Uint8Array or an array of them");
+    return false;
+  }
+  if (len == 0) return true;
+  iov[*n].iov_base = data;
+  iov[*n].iov_len = len;
+  (*n)++;
+  return true;
+}
+
+/* socketWrite(handle, data: Buffer | Buffer[], fds?: number[]) → bytes the kernel took (0 = EAGAIN). */
+static napi_value socket_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = (sock_t *)nvu_handle_from(env, argv[0]);
+  if (!s) return NULL;
+  if (s->h.closing) return nvu_throw_errno(env, EBADF, "sendmsg");
+  struct iovec iov[MAX_IOV];
+  int niov = 0;
+  bool isarr = false;
+  napi_is_array(env, argv[1], &isarr);
+  if (isarr) {
+    uint32_t len;
+    napi_get_array_length(env, argv[1], &len);
+    for (uint32_t i = 0; i < len && niov < MAX_IOV; i++) {
+      napi_value el;
+      napi_get_element(env, argv[1], i, &el);
+      if (!add_iov(env, el, iov, &niov)) return NULL;
+    }
+  } else if (!add_iov(env, argv[1], iov, &niov)) {
+    return NULL;
+  }
+  if (niov == 0) return nvu_int(env, 0);
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr msg = {0};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = (size_t)niov;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &t);
+  if (t != napi_undefined && t != napi_null) {
+    uint32_t nfds = 0;
+    if (napi_get_array_length(env, argv[2], &nfds) != napi_ok)
+      return nvu_throw_type(env, "fds must be an array of integers");
+    if (nfds > MAX_SEND_FDS) return nvu_throw_errno(env, EINVAL, "sendmsg (more than 253 fds)");
+    if (nfds > 0) {
+      memset(&ctl, 0, sizeof ctl);
+      msg.msg_control = ctl.buf;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+      for (uint32_t i = 0; i < nfds; i++) {
+        napi_value el;
+        int32_t fd;
+        napi_get_element(env, argv[2], i, &el);
+        if (!nvu_get_int(env, el, &fd, "fd")) return NULL;
+        memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+      }
+    }
+  }
+  ssize_t n;
+  do n = sendmsg(s->h.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return nvu_int(env, 0);
+    return nvu_throw_errno(env, errno, "sendmsg");
+  }
+  return nvu_int(env, n);
+}
+
+static napi_value set_flag(napi_env env, napi_callback_info info, bool write_flag) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = (sock_t *)nvu_handle_from(env, argv[0]);
+  if (!s) return NULL;
+  bool on = false;
+  napi_get_value_bool(env, argv[1], &on);
+  if (write_flag) s->want_write = on;
+  else s->reading = on;
+  update_poll(s);
+  return nvu_undefined(env);
+}
+
+/* socketSetReading(handle, on): pause/resume. socketSetWantWrite(handle, on): poll writable. */
+static napi_value socket_set_reading(napi_env env, napi_callback_info info) {
+  return set_flag(env, info, false);
+}
+static napi_value socket_set_want_write(napi_env env, napi_callback_info info) {
+  return set_flag(env, info, true);
+}
+
+/* handleClose(handle): stop polling and close the fd (if owned). Idempotent. */
+static napi_value handle_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  nvu_handle *h = nvu_handle_from(env, argv[0]);
+  if (!h) return NULL;
+  nvu_handle_close(h);
+  return nvu_undefined(env);
+}
+
+napi_value nvu_init_socket(napi_env env, napi_value exports) {
+  nvu_export(env, exports, "socketOpen", socket_open);
+  nvu_export(env, exports, "socketWrite", socket_write);
+  nvu_export(env, exports, "socketSetReading", socket_set_reading);
+  nvu_export(env, exports, "socketSetWantWrite", socket_set_want_write);
+  nvu_export(env, exports, "handleClose", handle_close);
+  return exports;
+}
