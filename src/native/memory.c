@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <fcntl.h>
@@ -63,16 +64,30 @@ static napi_value eventfd_read_(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* eventfdWrite(fd, value) → true, or false when the counter would overflow (EAGAIN). */
+/*
+ * eventfdWrite(fd, value, pollFirst) → true, or false when the counter would overflow (EAGAIN).
+ * pollFirst: the fd may be blocking (someone else's eventfd): check writability with a zero
+ * timeout poll so a full counter can never block the event loop.
+ */
 static napi_value eventfd_write_(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   int32_t fd;
   uint64_t v;
+  bool poll_first = false;
   if (!nvu_get_int(env, argv[0], &fd, "fd") || !nvu_get_u64(env, argv[1], &v, "value")) return NULL;
+  napi_get_value_bool(env, argv[2], &poll_first);
+  napi_value r;
+  if (poll_first) {
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    int pr;
+    do pr = poll(&pfd, 1, 0);
+    while (pr < 0 && errno == EINTR);
+    if (pr < 0) return nvu_throw_errno(env, errno, "poll(eventfd)");
+    if (pr == 0 || !(pfd.revents & POLLOUT)) return napi_get_boolean(env, false, &r), r;
+  }
   ssize_t n;
   do n = write(fd, &v, sizeof v);
   while (n < 0 && errno == EINTR);
-  napi_value r;
   if (n < 0) {
     if (errno == EAGAIN) return napi_get_boolean(env, false, &r), r;
     return nvu_throw_errno(env, errno, "write(eventfd)");

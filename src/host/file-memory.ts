@@ -1,0 +1,99 @@
+/**
+ * Device memory in a sparse shared file: an anonymous memfd, or a named file for persistence
+ * (--memory-file). The fd is what the VMM maps; region reads and writes go through pread/pwrite.
+ *
+ * Rules: never allocate in proportion to the size (ftruncate makes a hole); an existing
+ * memory file must have exactly the requested size — it is refused, never truncated.
+ */
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import type { MemoryBacking } from '../hw/memory.js';
+import { native } from '../vfio-user/transport/native.js';
+import { HostError } from './errors.js';
+import { preadFull, pwriteFull } from './fd-io.js';
+
+function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad memory size ${size}`);
+}
+
+export class FileMemory implements MemoryBacking {
+  private open = true;
+
+  private constructor(
+    readonly fd: number,
+    readonly size: number,
+    /** The file path, or undefined for an anonymous memfd. */
+    readonly path: string | undefined,
+  ) {}
+
+  /** An unlinked, sparse memfd of `size` bytes. */
+  static anonymous(size: number, name = 'nvgrace-user-memory'): FileMemory {
+    checkSize(size);
+    const n = native();
+    const fd = n.memfdCreate(name);
+    try {
+      n.ftruncateFd(fd, size);
+    } catch (error) {
+      n.closeFd(fd);
+      throw error;
+    }
+    return new FileMemory(fd, size, undefined);
+  }
+
+  /**
+   * The memory file at `path`: created sparse (mode 0600) at `size` if absent; opened if it
+   * exists with exactly `size` bytes; refused otherwise.
+   */
+  static openFile(path: string, size: number): FileMemory {
+    checkSize(size);
+    let fd: number;
+    let created = false;
+    try {
+      fd = openSync(path, constants.O_RDWR);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      try {
+        fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+        created = true;
+      } catch (error2) {
+        throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error2 as Error).message}`, {
+          cause: error2,
+        });
+      }
+    }
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!st.isFile()) {
+        throw new HostError('EMEMFILE_NOT_REGULAR', `memory file ${path}: not a regular file`);
+      }
+      if (created) native().ftruncateFd(fd, size);
+      else if (st.size !== BigInt(size)) {
+        throw new HostError(
+          'EMEMFILE_SIZE',
+          `memory file ${path} is ${st.size} bytes but the device memory is ${size} bytes; refusing to resize it (remove it or pick the matching --mem-size)`,
+        );
+      }
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    return new FileMemory(fd, size, path);
+  }
+
+  readInto(offset: number, target: Uint8Array): void {
+    preadFull(this.fd, target, offset);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    pwriteFull(this.fd, data, offset);
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.fd);
+  }
+}

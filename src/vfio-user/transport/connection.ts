@@ -1,0 +1,235 @@
+/**
+ * Connection over a native AF_UNIX stream socket: chunks and their fds in, bytes and fds out.
+ *
+ * Rules: a send the kernel takes whole costs one sendmsg and no copy; the rest is queued
+ * (as views, no copy) and flushed when the socket is writable. Fds of a queued message are
+ * dup'ed (the caller keeps ownership of its own and may close them at once) and ride on the
+ * first sendmsg that carries the message's first byte; a batch never spans a later message
+ * that has fds. Received fds not delivered (closed early) are closed here. onClose fires once,
+ * on the next tick.
+ */
+
+import { errnoCode, TransportError } from './errors.js';
+import { type NativeHandle, native } from './native.js';
+import type { Connection } from './types.js';
+
+type DataHandler = (chunk: Buffer, fds: number[]) => void;
+
+interface Pending {
+  buf: Uint8Array;
+  /** Our dups of the message's fds, until the first byte is sent. */
+  fds: number[] | null;
+}
+
+const MAX_BATCH = 512;
+
+export class UnixConnection implements Connection {
+  private handle: NativeHandle | null;
+  private readonly dataHandlers: DataHandler[] = [];
+  private readonly closeHandlers: ((error?: Error) => void)[] = [];
+  private readonly drainHandlers: (() => void)[] = [];
+  /** Chunks that arrived before anyone listened. */
+  private early: { chunk: Buffer; fds: number[] }[] | null = [];
+  private queue: Pending[] = [];
+  private queued = 0;
+  private closeError: Error | undefined;
+  private closeEmitted = false;
+  closed = false;
+
+  /** Takes ownership of a connected socket fd. */
+  constructor(fd: number) {
+    this.handle = native().socketOpen(fd, (kind, a, fds) => this.onEvent(kind, a, fds));
+  }
+
+  get pendingBytes(): number {
+    return this.queued;
+  }
+
+  onData(handler: DataHandler): void {
+    this.dataHandlers.push(handler);
+    const early = this.early;
+    if (early) {
+      this.early = null;
+      for (const e of early) this.deliver(e.chunk, e.fds);
+    }
+  }
+
+  onClose(handler: (error?: Error) => void): void {
+    this.closeHandlers.push(handler);
+    if (this.closeEmitted) process.nextTick(() => handler(this.closeError));
+  }
+
+  onDrain(handler: () => void): void {
+    this.drainHandlers.push(handler);
+  }
+
+  pause(): void {
+    if (this.handle) native().socketSetReading(this.handle, false);
+  }
+
+  resume(): void {
+    if (this.handle) native().socketSetReading(this.handle, true);
+  }
+
+  /** Whether the socket keeps the process alive (default true). */
+  ref(on: boolean): void {
+    if (this.handle) native().handleRef(this.handle, on);
+  }
+
+  send(data: Buffer | readonly Buffer[], fds?: readonly number[]): void {
+    if (!this.handle) return;
+    const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total === 0) {
+      if (fds && fds.length > 0) throw new RangeError('cannot send fds without at least one byte');
+      return;
+    }
+    const hasFds = fds !== undefined && fds.length > 0;
+    let sent = 0;
+    if (this.queue.length === 0) {
+      try {
+        sent = native().socketWrite(
+          this.handle,
+          parts.length === 1 ? parts[0]! : parts,
+          hasFds ? fds : undefined,
+        );
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (sent === total) return;
+    }
+    // Queue what the kernel did not take; fds stay with the message until its first byte goes.
+    let msgFds: number[] | null = sent === 0 && hasFds ? fds.map((fd) => native().dupFd(fd)) : null;
+    let skip = sent;
+    for (const p of parts) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      const buf = skip > 0 ? p.subarray(skip) : p;
+      skip = 0;
+      if (buf.length === 0) continue;
+      this.queue.push({ buf, fds: msgFds });
+      msgFds = null;
+      this.queued += buf.length;
+    }
+    native().socketSetWantWrite(this.handle, true);
+  }
+
+  close(): void {
+    this.finish(undefined);
+  }
+
+  private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | Error, fds?: number[]): void {
+    switch (kind) {
+      case 0:
+        this.deliver(a as Buffer, fds ?? []);
+        return;
+      case 1:
+        this.flush();
+        return;
+      case 2:
+        this.finish(undefined);
+        return;
+      case 3:
+        this.fail(a);
+        return;
+    }
+  }
+
+  private deliver(chunk: Buffer, fds: number[]): void {
+    if (this.closed) {
+      for (const fd of fds) native().closeFd(fd);
+      return;
+    }
+    if (this.early) {
+      this.early.push({ chunk, fds });
+      return;
+    }
+    const handlers = this.dataHandlers;
+    if (handlers.length === 1) handlers[0]!(chunk, fds);
+    else for (const h of handlers) h(chunk, fds);
+  }
+
+  private flush(): void {
+    const n = native();
+    while (this.handle && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const batch: Uint8Array[] = [head.buf];
+      let batchBytes = head.buf.length;
+      for (let i = 1; i < this.queue.length && batch.length < MAX_BATCH; i++) {
+        const e = this.queue[i]!;
+        if (e.fds) break;
+        batch.push(e.buf);
+        batchBytes += e.buf.length;
+      }
+      let sent: number;
+      try {
+        sent = n.socketWrite(this.handle, batch, head.fds ?? undefined);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (sent === 0) return;
+      if (head.fds) {
+        for (const fd of head.fds) n.closeFd(fd);
+        head.fds = null;
+      }
+      this.consume(sent);
+      if (sent < batchBytes) return;
+    }
+    if (this.handle && this.queue.length === 0) {
+      n.socketSetWantWrite(this.handle, false);
+      for (const h of this.drainHandlers) h();
+    }
+  }
+
+  private consume(bytes: number): void {
+    this.queued -= bytes;
+    let k = 0;
+    while (bytes > 0) {
+      const e = this.queue[k]!;
+      if (bytes >= e.buf.length) {
+        bytes -= e.buf.length;
+        k++;
+      } else {
+        e.buf = e.buf.subarray(bytes);
+        bytes = 0;
+      }
+    }
+    if (k > 0) this.queue.splice(0, k);
+  }
+
+  private fail(error: unknown): void {
+    const code = errnoCode(error);
+    const wrapped =
+      code === 'EMSGSIZE'
+        ? new TransportError('EFD_TRUNCATED', 'peer sent more fds than could be received', {
+            cause: error,
+          })
+        : new TransportError('ESOCKET', `socket error: ${(error as Error)?.message ?? error}`, {
+            cause: error,
+          });
+    this.finish(wrapped);
+  }
+
+  private finish(error: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = error;
+    const n = native();
+    if (this.handle) n.handleClose(this.handle);
+    this.handle = null;
+    for (const e of this.queue) if (e.fds) for (const fd of e.fds) n.closeFd(fd);
+    this.queue = [];
+    this.queued = 0;
+    if (this.early) for (const e of this.early) for (const fd of e.fds) n.closeFd(fd);
+    this.early = null;
+    process.nextTick(() => {
+      this.closeEmitted = true;
+      for (const h of this.closeHandlers) h(error);
+    });
+  }
+}

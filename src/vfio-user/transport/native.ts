@@ -1,0 +1,81 @@
+/**
+ * The typed face of the native addon (build/Release/nvgrace_user.node, built by node-gyp at
+ * `npm ci`). Every fd-level operation Node cannot do (SCM_RIGHTS, eventfd, memfd, mmap) is here.
+ *
+ * Rules: load lazily and once; a missing addon is a clear error telling how to build it.
+ * Native errors carry `code` (errno name), `errno` (negative) and `syscall`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque native poll handle (socket or watcher). */
+export type NativeHandle = { readonly __nativeHandle: unique symbol };
+/** An opaque native mapping handle. */
+export type NativeMapping = { readonly __nativeMapping: unique symbol };
+
+/** Socket events: 0 data (chunk, fds), 1 writable, 2 peer hung up, 3 error. */
+export type SocketCallback = (kind: 0 | 1 | 2 | 3, a?: Buffer | Error, fds?: number[]) => void;
+
+export interface NativeAddon {
+  socketOpen(fd: number, cb: SocketCallback): NativeHandle;
+  socketWrite(
+    h: NativeHandle,
+    data: Uint8Array | readonly Uint8Array[],
+    fds?: readonly number[],
+  ): number;
+  socketSetReading(h: NativeHandle, on: boolean): void;
+  socketSetWantWrite(h: NativeHandle, on: boolean): void;
+  handleClose(h: NativeHandle): void;
+  handleRef(h: NativeHandle, on: boolean): void;
+  listenPath(path: string, backlog: number): number;
+  checkListenFd(fd: number): void;
+  acceptFd(fd: number): number;
+  connectPath(path: string): number;
+  probePath(path: string): 'live' | 'stale' | 'absent' | 'other';
+  watchReadable(fd: number, cb: (error?: Error) => void): NativeHandle;
+  eventfdCreate(initval: number, semaphore: boolean): number;
+  eventfdRead(fd: number): bigint | null;
+  eventfdWrite(fd: number, value: number | bigint, pollFirst?: boolean): boolean;
+  memfdCreate(name: string): number;
+  ftruncateFd(fd: number, size: number | bigint): void;
+  mmapFd(
+    fd: number,
+    offset: number | bigint,
+    length: number,
+    prot: number,
+  ): [ArrayBuffer, NativeMapping];
+  unmapRegion(m: NativeMapping, buffer: ArrayBuffer): void;
+  closeFd(fd: number): void;
+  dupFd(fd: number): number;
+}
+
+const ADDON = join('build', 'Release', 'nvgrace_user.node');
+
+/** The package root: the nearest ancestor of this file holding binding.gyp. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('nvgrace-user: cannot find the package root (binding.gyp)');
+    dir = up;
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+/** The loaded addon; throws a clear error if it was never built. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const root = packageRoot();
+  const file = join(root, ADDON);
+  if (!existsSync(file)) {
+    throw new Error(
+      `nvgrace-user: native addon missing at ${file}; build it with \`npm ci\` or \`npx node-gyp rebuild\` in ${root} (needs g++, make, python3 and node headers)`,
+    );
+  }
+  cached = createRequire(import.meta.url)(file) as NativeAddon;
+  return cached;
+}

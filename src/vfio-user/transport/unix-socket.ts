@@ -1,0 +1,147 @@
+/**
+ * Listening on and connecting to AF_UNIX stream sockets.
+ *
+ * Rules: a socket path held by a live server is refused (EADDRINUSE_LIVE), a stale socket file
+ * is replaced, anything that is not a socket is never deleted (EPATH_NOT_SOCKET). The socket
+ * file is created mode 0600 (chmod before listen) and removed on close — only if it is still
+ * the file we created. An inherited fd must be a listening AF_UNIX stream socket.
+ */
+import { lstatSync, unlinkSync } from 'node:fs';
+import { UnixConnection } from './connection.js';
+import { errnoCode, TransportError } from './errors.js';
+import { type NativeHandle, native } from './native.js';
+import type { Connection, Listener } from './types.js';
+
+export interface ListenOptions {
+  /** listen() backlog (default 16). */
+  backlog?: number;
+}
+
+/** What sits at a socket path: a live listener, a stale socket file, nothing, or a non-socket. */
+export function probeSocketPath(path: string): 'live' | 'stale' | 'absent' | 'other' {
+  return native().probePath(path);
+}
+
+export class UnixListener implements Listener {
+  private watcher: NativeHandle | null;
+  private readonly handlers: ((conn: Connection) => void)[] = [];
+
+  /** Takes ownership of a listening, non-blocking fd; `ino` identifies the file to remove on close. */
+  constructor(
+    private fd: number,
+    readonly path: string | undefined,
+    private readonly ino?: bigint,
+  ) {
+    this.watcher = native().watchReadable(fd, () => this.acceptAll());
+  }
+
+  onConnection(handler: (conn: Connection) => void): void {
+    this.handlers.push(handler);
+  }
+
+  /** Whether the listener keeps the process alive (default true). */
+  ref(on: boolean): void {
+    if (this.watcher) native().handleRef(this.watcher, on);
+  }
+
+  close(): void {
+    if (!this.watcher) return;
+    const n = native();
+    n.handleClose(this.watcher);
+    this.watcher = null;
+    n.closeFd(this.fd);
+    this.fd = -1;
+    if (this.path !== undefined && this.ino !== undefined) {
+      try {
+        const st = lstatSync(this.path, { bigint: true });
+        if (st.isSocket() && st.ino === this.ino) unlinkSync(this.path);
+      } catch {
+        // Already gone: nothing to remove.
+      }
+    }
+  }
+
+  private acceptAll(): void {
+    const n = native();
+    while (this.watcher) {
+      let fd: number;
+      try {
+        fd = n.acceptFd(this.fd);
+      } catch {
+        return; // EMFILE and friends: the poll reports readable again later
+      }
+      if (fd < 0) return;
+      if (this.handlers.length === 0) {
+        n.closeFd(fd);
+        continue;
+      }
+      const conn = new UnixConnection(fd);
+      for (const h of this.handlers) h(conn);
+    }
+  }
+}
+
+/** Listen on a filesystem path (mode 0600), replacing a stale socket file. */
+export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener {
+  const n = native();
+  const state = n.probePath(path);
+  if (state === 'live') {
+    throw new TransportError('EADDRINUSE_LIVE', `${path}: another server is listening there`);
+  }
+  if (state === 'other') {
+    throw new TransportError(
+      'EPATH_NOT_SOCKET',
+      `${path}: exists and is not a socket; refusing to replace it`,
+    );
+  }
+  if (state === 'stale') {
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') {
+        throw new TransportError('ELISTEN', `${path}: cannot remove stale socket`, {
+          cause: error,
+        });
+      }
+    }
+  }
+  let fd: number;
+  try {
+    fd = n.listenPath(path, opts.backlog ?? 16);
+  } catch (error) {
+    if (errnoCode(error) === 'EADDRINUSE') {
+      throw new TransportError('EADDRINUSE_LIVE', `${path}: taken while we were binding`, {
+        cause: error,
+      });
+    }
+    throw new TransportError('ELISTEN', `${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const ino = lstatSync(path, { bigint: true }).ino;
+  return new UnixListener(fd, path, ino);
+}
+
+/** Listen on an inherited fd (systemd-style `--fd N`); the listener owns and closes it. */
+export function listenFd(fd: number): UnixListener {
+  if (!Number.isSafeInteger(fd) || fd < 0) {
+    throw new TransportError('EBAD_LISTEN_FD', `fd ${fd}: not a valid file descriptor number`);
+  }
+  try {
+    native().checkListenFd(fd);
+  } catch (error) {
+    throw new TransportError('EBAD_LISTEN_FD', `fd ${fd}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return new UnixListener(fd, undefined);
+}
+
+/** Connect to a listening socket path. */
+export function connectUnix(path: string): Promise<UnixConnection> {
+  try {
+    return Promise.resolve(new UnixConnection(native().connectPath(path)));
+  } catch (error) {
+    return Promise.reject(
+      new TransportError('ECONNECT', `${path}: ${(error as Error).message}`, { cause: error }),
+    );
+  }
+}
