@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { native } from '../../src/vfio-user/transport/native.js';
+import { collect, connectedPair, tempDir, until } from './helpers.js';
+
+test('bytes sent either way arrive intact and in order', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const atClient = collect(p.client);
+    p.client.send(Buffer.from('hello '));
+    p.client.send([Buffer.from('wor'), Buffer.from('ld')]);
+    p.server.send(Buffer.from('pong'));
+    await until(() => atServer.bytes().length === 11 && atClient.bytes().length === 4, 'echo');
+    assert.equal(atServer.bytes().toString(), 'hello world');
+    assert.equal(atClient.bytes().toString(), 'pong');
+  } finally {
+    p.close();
+  }
+});
+
+test('fds passed either way refer to the same file', async () => {
+  const t = tempDir();
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const atClient = collect(p.client);
+    const a = openSync(join(t.dir, 'a'), 'w+');
+    const b = openSync(join(t.dir, 'b'), 'w+');
+    p.client.send(Buffer.from('x'), [a]);
+    p.server.send(Buffer.from('y'), [b]);
+    await until(() => atServer.chunks.length > 0 && atClient.chunks.length > 0, 'fds');
+    const gotA = atServer.chunks[0]!.fds;
+    const gotB = atClient.chunks[0]!.fds;
+    assert.equal(gotA.length, 1);
+    assert.equal(gotB.length, 1);
+    assert.notEqual(gotA[0], a);
+    // Write through the received fd, read through the original.
+    writeSync(gotA[0]!, Buffer.from('via server'), 0, 10, 0);
+    const buf = Buffer.alloc(10);
+    readSync(a, buf, 0, 10, 0);
+    assert.equal(buf.toString(), 'via server');
+    assert.equal(fstatSync(gotB[0]!).ino, fstatSync(b).ino);
+    for (const fd of [a, b, gotA[0]!, gotB[0]!]) closeSync(fd);
+  } finally {
+    p.close();
+    t.cleanup();
+  }
+});
+
+test('fds belong to the message holding the last byte of their chunk (only the second message carries fds)', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const fd = native().eventfdCreate(0, false);
+    p.client.pause(); // irrelevant to sending; keeps the client quiet
+    p.server.pause(); // let both messages sit in the socket together
+    p.client.send(Buffer.alloc(16, 1));
+    p.client.send(Buffer.alloc(24, 2), [fd]);
+    await new Promise((r) => setImmediate(r));
+    p.server.resume();
+    await until(() => atServer.bytes().length === 40, 'both messages');
+    let end = 0;
+    for (const c of atServer.chunks) {
+      end += c.chunk.length;
+      if (c.fds.length > 0) {
+        // The chunk's last byte lies in the second message (bytes 16..39).
+        assert.ok(end > 16 && end <= 40, `fds arrived with a chunk ending at ${end}`);
+        for (const f of c.fds) native().closeFd(f);
+      }
+    }
+    assert.equal(atServer.chunks.filter((c) => c.fds.length > 0).length, 1);
+    native().closeFd(fd);
+  } finally {
+    p.close();
+  }
+});
+
+test('fds sent with the first of two back-to-back messages arrive with a chunk ending inside it', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const fd = native().eventfdCreate(0, false);
+    p.server.pause();
+    p.client.send(Buffer.alloc(16, 1), [fd]);
+    p.client.send(Buffer.alloc(24, 2));
+    await new Promise((r) => setImmediate(r));
+    p.server.resume();
+    await until(() => atServer.bytes().length === 40, 'both messages');
+    const first = atServer.chunks[0]!;
+    assert.equal(first.fds.length, 1);
+    assert.equal(first.chunk.length, 16); // the kernel stops right after the fd-carrying segment
+    native().closeFd(first.fds[0]!);
+    native().closeFd(fd);
+  } finally {
+    p.close();
+  }
+});
+
+test('a 4 MiB message goes out in partial writes and arrives intact, then onDrain fires', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const big = Buffer.alloc(4 << 20);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    let drained = 0;
+    p.client.onDrain(() => drained++);
+    p.client.send(big);
+    assert.ok(p.client.pendingBytes > 0, 'the kernel cannot take 4 MiB at once');
+    await until(() => atServer.bytes().length === big.length, '4 MiB');
+    assert.ok(atServer.bytes().equals(big));
+    assert.equal(p.client.pendingBytes, 0);
+    assert.equal(drained, 1);
+  } finally {
+    p.close();
+  }
+});
+
+test('fds of a queued message are sent with it even if the caller closes its own copy', async () => {
+  const t = tempDir();
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    p.client.send(Buffer.alloc(4 << 20, 7)); // fills the socket; the next send is queued
+    const f = openSync(join(t.dir, 'q'), 'w+');
+    writeSync(f, 'queued');
+    p.client.send(Buffer.from('tail'), [f]);
+    closeSync(f);
+    await until(() => atServer.bytes().length === (4 << 20) + 4, 'all bytes');
+    const withFds = atServer.chunks.filter((c) => c.fds.length > 0);
+    assert.equal(withFds.length, 1);
+    const got = withFds[0]!;
+    assert.equal(got.chunk.subarray(-4).toString(), 'tail');
+    const buf = Buffer.alloc(6);
+    readSync(got.fds[0]!, buf, 0, 6, 0);
+    assert.equal(buf.toString(), 'queued');
+    closeSync(got.fds[0]!);
+  } finally {
+    p.close();
+    t.cleanup();
+  }
+});
+
+test('pause stops delivery and resume continues it', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    p.server.pause();
+    p.client.send(Buffer.from('abc'));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(atServer.chunks.length, 0);
+    p.server.resume();
+    await until(() => atServer.bytes().length === 3, 'resumed data');
+    assert.equal(atServer.bytes().toString(), 'abc');
+  } finally {
+    p.close();
+  }
+});
+
+test('peer close fires onClose exactly once, without an error', async () => {
+  const p = await connectedPair();
+  try {
+    const calls: (Error | undefined)[] = [];
+    p.server.onClose((e) => calls.push(e));
+    p.client.close();
+    p.client.close();
+    await until(() => calls.length > 0, 'onClose');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [undefined]);
+    assert.equal(p.server.closed, true);
+  } finally {
+    p.close();
+  }
+});
+
+test('local close fires onClose once and discards pending output', async () => {
+  const p = await connectedPair();
+  try {
+    const calls: (Error | undefined)[] = [];
+    p.client.onClose((e) => calls.push(e));
+    p.client.send(Buffer.alloc(4 << 20));
+    p.client.close();
+    assert.equal(p.client.pendingBytes, 0);
+    p.client.send(Buffer.from('ignored after close'));
+    await until(() => calls.length > 0, 'onClose');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(calls.length, 1);
+  } finally {
+    p.close();
+  }
+});
+
+test('sending to a peer that is gone closes with an ESOCKET error instead of throwing', async () => {
+  const p = await connectedPair();
+  try {
+    const calls: (Error | undefined)[] = [];
+    p.client.onClose((e) => calls.push(e));
+    p.server.close();
+    await new Promise((r) => setImmediate(r));
+    p.client.send(Buffer.from('anyone?'));
+    p.client.send(Buffer.from('anyone?'));
+    await until(() => calls.length > 0, 'onClose');
+    // Either the hangup was read first (no error) or the write failed (EPIPE/ECONNRESET).
+    const e = calls[0];
+    if (e) assert.equal((e as { code?: string }).code, 'ESOCKET');
+    assert.equal(calls.length, 1);
+  } finally {
+    p.close();
+  }
+});
