@@ -81,10 +81,10 @@ bool nvu_get_u64(napi_env env, napi_value v, uint64_t *out, const char *what) {
   if (napi_typeof(env, v, &t) != napi_ok) return nvu_throw_type(env, msg), false;
   if (t == napi_bigint) {
     bool lossless = false;
-    int64_t s;
-    if (napi_get_value_bigint_int64(env, v, &s, &lossless) != napi_ok || !lossless || s < 0)
+    uint64_t u;
+    if (napi_get_value_bigint_uint64(env, v, &u, &lossless) != napi_ok || !lossless)
       return nvu_throw_type(env, msg), false;
-    *out = (uint64_t)s;
+    *out = u;
     return true;
   }
   double d;
