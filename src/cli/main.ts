@@ -1,0 +1,190 @@
+/**
+ * The command line: `serve`, `inspect`, `profiles`. The only place that reads argv and
+ * writes stdout; it composes the layers and maps local failures to exit codes.
+ *
+ * Exit codes: 0 done, 1 runtime failure, 2 bad usage or local refusal (CliError and the
+ * stable-coded errors of the transport and host edges).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { HostError } from '../host/errors.js';
+import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
+import { TransportError } from '../vfio-user/transport/errors.js';
+import { CliError } from './errors.js';
+import { runInspect } from './inspect.js';
+import { createLogger, LOG_LEVELS } from './log.js';
+import { LIMITS_HELP, startServer } from './serve.js';
+import { parseSize, SizeError } from './size.js';
+
+const KERNELS = ['6.9', '6.14', '6.19'] as const;
+
+function sizeArg(value: string): number {
+  try {
+    return parseSize(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as SizeError).message);
+  }
+}
+
+function intArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function buildProgram(out: (s: string) => void): Command {
+  const program = new Command('nvgrace-user')
+    .description(
+      'An NVIDIA Grace Hopper / Grace Blackwell GPU as the Linux nvgrace-gpu VFIO variant driver presents it, served over vfio-user',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('serve the emulated GPU to one VMM at a time over a vfio-user UNIX socket')
+    .addOption(
+      new Option(
+        '--socket-path <path>',
+        'listen on this UNIX socket path (created mode 0600)',
+      ).conflicts('fd'),
+    )
+    .addOption(
+      new Option(
+        '--fd <n>',
+        'use an inherited listening socket (e.g. systemd socket activation)',
+      ).argParser(intArg('--fd')),
+    )
+    .addOption(
+      new Option('--profile <name>', 'GPU profile').choices(PROFILE_NAMES).default('gh200'),
+    )
+    .option(
+      '--mem-size <size>',
+      'device memory size (bytes, 0x-hex, KiB/MiB/GiB/TiB, KB/MB/GB/TB)',
+      sizeArg,
+    )
+    .addOption(
+      new Option(
+        '--kernel <band>',
+        'host kernel behaviour band (6.9 = 6.9–6.13, 6.14 = 6.14–6.18, 6.19 = ≥6.19)',
+      )
+        .choices(KERNELS)
+        .default('6.19'),
+    )
+    .option(
+      '--memory-file <path>',
+      'keep device memory in this file (created sparse; must have the device size if it exists)',
+    )
+    .option(
+      '--ready-delay <ms>',
+      'time until C2C link and HBM training report ready after power-on and each reset',
+      intArg('--ready-delay'),
+      0,
+    )
+    .option(
+      '--reset-duration <ms>',
+      'how long a reset lasts (memory reads all-ones meanwhile)',
+      intArg('--reset-duration'),
+      0,
+    )
+    .addOption(
+      new Option(
+        '--acpi <state>',
+        'ACPI nvidia,gpu-mem-size: present, absent or zero (the last two make the driver fall back to plain vfio-pci)',
+      )
+        .choices(['present', 'absent', 'zero'])
+        .default('present'),
+    )
+    .option('--guest-memory <size>', 'guest RAM in the printed QEMU command line', sizeArg)
+    .addOption(
+      new Option('--log-level <level>', 'log threshold (logs go to stderr as JSON lines)')
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
+    .addHelpText('after', LIMITS_HELP)
+    .action(async (o) => {
+      if (o.socketPath === undefined && o.fd === undefined) {
+        throw new CliError('E_USAGE', 'serve needs --socket-path PATH or --fd N');
+      }
+      const log = createLogger(o.logLevel);
+      const server = await startServer(
+        {
+          socketPath: o.socketPath,
+          fd: o.fd,
+          profile: o.profile as ProfileName,
+          memSize: o.memSize,
+          kernel: o.kernel,
+          memoryFile: o.memoryFile,
+          readyDelayMs: o.readyDelay,
+          resetDurationMs: o.resetDuration,
+          acpi: o.acpi,
+          guestMemory: o.guestMemory,
+        },
+        log,
+        out,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'shutting down');
+          void server.stop().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  program
+    .command('inspect')
+    .description('connect as a VMM would and print what the device looks like (lspci -vv style)')
+    .argument('<socket>', 'the server socket path')
+    .option('--json', 'print JSON instead of text')
+    .option('--timeout <ms>', 'per-request timeout', intArg('--timeout'), 5000)
+    .action(async (socket: string, o) => {
+      out(await runInspect(socket, { json: Boolean(o.json), timeoutMs: o.timeout }));
+    });
+
+  program
+    .command('profiles')
+    .description('list the GPU profiles')
+    .action(() => {
+      for (const p of listProfiles())
+        out(`${p.name}${p.isDefault ? ' (default)' : ''}\t${p.description}\n`);
+    });
+  return program;
+}
+
+/** Run the CLI; sets process.exitCode rather than exiting, so pending output is flushed. */
+export async function main(argv: string[]): Promise<void> {
+  const out = (s: string) => process.stdout.write(s);
+  const program = buildProgram(out);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    process.exitCode = exitCodeOf(e);
+  }
+}
+
+function exitCodeOf(e: unknown): number {
+  const err = e as { code?: string; exitCode?: number; message?: string };
+  if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
+    // commander has printed its message (or help) already.
+    return err.exitCode ?? 2;
+  }
+  if (
+    e instanceof CliError ||
+    e instanceof TransportError ||
+    e instanceof HostError ||
+    e instanceof SizeError
+  ) {
+    process.stderr.write(`nvgrace-user: ${err.code}: ${err.message}\n`);
+    return 2;
+  }
+  if (e instanceof RangeError) {
+    process.stderr.write(`nvgrace-user: E_INVALID: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`nvgrace-user: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}
