@@ -2,9 +2,12 @@
  * The floor: the cheapest vfio-user responder this transport allows, to compare the real
  * server against. `node dist/bench/floor.js --socket-path P`
  *
- * Answers VERSION (0.0 + a fixed capabilities JSON) and REGION_READ (zeros), every other
- * command with a header-only EINVAL error; honours No_reply. Does its own framing on purpose
- * (no protocol layer): header = u16 id, u16 command, u32 size, u32 flags, u32 error.
+ * Answers VERSION (0.0 + a fixed capabilities JSON), DEVICE_GET_INFO (fixed counts),
+ * REGION_READ (zeros, no backing store) and REGION_WRITE (data dropped, full count), every
+ * other command with a header-only EINVAL error; honours No_reply. Does its own framing on
+ * purpose (no protocol layer): header = u16 id, u16 command, u32 size, u32 flags, u32 error.
+ * A frame split over several chunks is assembled in one preallocated buffer (each byte copied
+ * once); whole frames are handled in place, straight from the transport's chunk.
  */
 import { native } from '../src/vfio-user/transport/native.js';
 import type { Connection } from '../src/vfio-user/transport/types.js';
@@ -12,7 +15,9 @@ import { listenUnix } from '../src/vfio-user/transport/unix-socket.js';
 
 const HEADER = 16;
 const VERSION = 1;
+const DEVICE_GET_INFO = 4;
 const REGION_READ = 9;
+const REGION_WRITE = 10;
 const TYPE_REPLY = 1;
 const NO_REPLY = 0x10;
 const ERROR = 0x20;
@@ -44,16 +49,17 @@ function handle(conn: Connection, buf: Buffer, pos: number, size: number): void 
   const cmd = buf.readUInt16LE(pos + 2);
   const flags = buf.readUInt32LE(pos + 8);
   if (flags & NO_REPLY) return;
-  if (cmd === REGION_READ && size === HEADER + 16) {
+  if ((cmd === REGION_READ || cmd === REGION_WRITE) && size >= HEADER + 16) {
     const count = buf.readUInt32LE(pos + HEADER + 12);
-    if (count > MAX_XFER) {
+    const isRead = cmd === REGION_READ;
+    if (count > MAX_XFER || size !== HEADER + 16 + (isRead ? 0 : count)) {
       errorReply(conn, id, cmd);
       return;
     }
     const h = Buffer.allocUnsafe(HEADER + 16);
-    header(h, id, cmd, HEADER + 16 + count, TYPE_REPLY, 0);
+    header(h, id, cmd, HEADER + 16 + (isRead ? count : 0), TYPE_REPLY, 0);
     buf.copy(h, HEADER, pos + HEADER, pos + HEADER + 16);
-    conn.send(count > 0 ? [h, ZEROS.subarray(0, count)] : h);
+    conn.send(isRead && count > 0 ? [h, ZEROS.subarray(0, count)] : h);
     return;
   }
   if (cmd === VERSION && size >= HEADER + 4) {
@@ -63,26 +69,58 @@ function handle(conn: Connection, buf: Buffer, pos: number, size: number): void 
     conn.send([h, CAPS]);
     return;
   }
+  if (cmd === DEVICE_GET_INFO && size === HEADER + 16) {
+    const h = Buffer.allocUnsafe(HEADER + 16);
+    header(h, id, cmd, HEADER + 16, TYPE_REPLY, 0);
+    h.writeUInt32LE(16, HEADER); // argsz
+    h.writeUInt32LE(3, HEADER + 4); // flags: PCI | RESET
+    h.writeUInt32LE(9, HEADER + 8); // regions
+    h.writeUInt32LE(5, HEADER + 12); // irqs
+    conn.send(h);
+    return;
+  }
   errorReply(conn, id, cmd);
 }
 
 function serve(conn: Connection): void {
-  let pending: Buffer | null = null;
+  // A frame that spans chunks: assembled here, `have` bytes so far, `need` in total (0: none).
+  const partial = Buffer.allocUnsafe(MAX_MSG);
+  let have = 0;
+  let need = 0;
   conn.onData((chunk, fds) => {
     for (const fd of fds) native().closeFd(fd);
-    const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
     let pos = 0;
-    while (buf.length - pos >= HEADER) {
-      const size = buf.readUInt32LE(pos + 4);
-      if (size < HEADER || size > MAX_MSG) {
-        conn.close();
-        return;
+    if (have > 0) {
+      // Complete the header first if even that was split, then the body.
+      if (have < HEADER) {
+        const n = Math.min(HEADER - have, chunk.length);
+        chunk.copy(partial, have, 0, n);
+        have += n;
+        pos = n;
+        if (have < HEADER) return;
+        need = partial.readUInt32LE(4);
+        if (need < HEADER || need > MAX_MSG) return conn.close();
       }
-      if (buf.length - pos < size) break;
-      handle(conn, buf, pos, size);
+      const n = Math.min(need - have, chunk.length - pos);
+      chunk.copy(partial, have, pos, pos + n);
+      have += n;
+      pos += n;
+      if (have < need) return;
+      handle(conn, partial, 0, need);
+      have = 0;
+    }
+    while (chunk.length - pos >= HEADER) {
+      const size = chunk.readUInt32LE(pos + 4);
+      if (size < HEADER || size > MAX_MSG) return conn.close();
+      if (chunk.length - pos < size) break;
+      handle(conn, chunk, pos, size);
       pos += size;
     }
-    pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : null;
+    if (pos < chunk.length) {
+      have = chunk.copy(partial, 0, pos);
+      need = have >= HEADER ? partial.readUInt32LE(4) : 0;
+      if (have >= HEADER && (need < HEADER || need > MAX_MSG)) conn.close();
+    }
   });
 }
 

@@ -1,0 +1,41 @@
+/**
+ * The benchmark driver: one process that is the vfio-user client (VfioUserClient over
+ * connectUnix). `node dist/bench/driver.js '<CaseSpec JSON>'` spawns the targets the case
+ * needs (they inherit this process's CPU affinity), runs it, and prints the raw rows as one
+ * JSON line on stdout. The runner (run.ts) starts one driver per case and mode.
+ */
+import { runBulk } from './cases/bulk.js';
+import { runIrq } from './cases/irq.js';
+import { runMapped } from './cases/mapped.js';
+import { runSmallIo } from './cases/small-io.js';
+import { runStartup } from './cases/startup.js';
+import type { TargetSpec } from './lib/targets.js';
+import type { CaseContext, CaseSpec, RawRow } from './lib/types.js';
+
+const CASES: Record<string, (ctx: CaseContext) => Promise<RawRow[]>> = {
+  small: runSmallIo,
+  bulk: runBulk,
+  mapped: runMapped,
+  startup: runStartup,
+  irq: runIrq,
+};
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
+  const run = CASES[spec.name];
+  if (!run) throw new Error(`unknown case ${spec.name}; known: ${Object.keys(CASES).join(', ')}`);
+  const floor: TargetSpec = { name: 'floor', kind: 'floor' };
+  const server: TargetSpec = spec.floorOnly
+    ? { name: 'floor (as server)', kind: 'floor' }
+    : { name: 'nvgrace-user', kind: 'server' };
+  const rows = await run({ spec, floor, server });
+  process.stdout.write(`${JSON.stringify(rows)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`driver: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  },
+);

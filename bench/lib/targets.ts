@@ -1,0 +1,166 @@
+/**
+ * The processes a benchmark talks to: the real server (`bin/nvgrace-user serve`) and the floor
+ * (`dist/bench/floor.js`), each spawned as a separate process on its own socket, plus the
+ * client side of a connection to one of them.
+ *
+ * Rules: a child inherits the driver's CPU affinity (the runner pins the driver with taskset,
+ * so a pinned run has every process on the same CPU); a target that dies before answering is
+ * an error carrying its stderr; every spawned target is killed when the driver exits.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VfioUserClient } from '../../src/vfio-user/client/client.js';
+import { native } from '../../src/vfio-user/transport/native.js';
+import { connectUnix } from '../../src/vfio-user/transport/unix-socket.js';
+
+/** The package root (holds package.json), from dist/bench/lib/. */
+export const ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
+
+export interface TargetSpec {
+  /** 'nvgrace-user' or 'floor' (or a variant name such as 'nvgrace-user 512GiB'). */
+  name: string;
+  kind: 'server' | 'floor';
+  /** Extra server flags, e.g. ['--mem-size', '512GiB']. */
+  args?: string[];
+}
+
+export interface Target {
+  spec: TargetSpec;
+  proc: ChildProcess;
+  socketPath: string;
+  /** Milliseconds from spawn() to the spawn call returning (for start-up timing). */
+  spawnedAt: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+let tmp: string | null = null;
+let counter = 0;
+function socketPath(): string {
+  if (!tmp) {
+    tmp = mkdtempSync(join(tmpdir(), 'nvgrace-bench-'));
+    const dir = tmp;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return join(tmp, `s${counter++}.sock`);
+}
+
+export function commandFor(spec: TargetSpec, path: string): string[] {
+  if (spec.kind === 'floor')
+    return [join(ROOT, 'dist', 'bench', 'floor.js'), '--socket-path', path];
+  return [
+    join(ROOT, 'bin', 'nvgrace-user'),
+    'serve',
+    '--socket-path',
+    path,
+    '--log-level',
+    'silent',
+    ...(spec.args ?? []),
+  ];
+}
+
+export function spawnTarget(spec: TargetSpec): Target {
+  const path = socketPath();
+  const spawnedAt = performance.now();
+  const proc = spawn(process.execPath, commandFor(spec, path), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  live.add(proc);
+  let err = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (s: string) => {
+    if (err.length < 8192) err += s;
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    spec,
+    proc,
+    socketPath: path,
+    spawnedAt,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+      live.delete(proc);
+    },
+  };
+}
+
+/** Connect (retrying every millisecond until the socket accepts) and negotiate VERSION. */
+export async function connectClient(t: Target, timeoutMs = 10000): Promise<VfioUserClient> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (t.proc.exitCode !== null || t.proc.signalCode !== null) {
+      throw new Error(`${t.spec.name} exited before accepting:\n${t.stderr()}`);
+    }
+    try {
+      const conn = await connectUnix(t.socketPath);
+      const client = new VfioUserClient(conn, {
+        closeFd: (fd) => native().closeFd(fd),
+        timeoutMs: 30000,
+      });
+      await client.version();
+      return client;
+    } catch (e) {
+      if (performance.now() > deadline) {
+        throw new Error(
+          `${t.spec.name}: no connection in ${timeoutMs} ms (${(e as Error).message})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
+/** Fields of /proc/<pid>/status in bytes (VmRSS, RssAnon, RssFile, RssShmem, VmHWM). */
+export function procMemory(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  for (const key of ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem', 'VmHWM']) {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (m) out[key] = Number(m[1]) * 1024;
+  }
+  return out;
+}
+
+/**
+ * Bytes actually allocated (st_blocks × 512) of every memfd the process holds open: the
+ * device memory lives there, shared, and is not part of the server's RSS until it maps it.
+ */
+export function memfdAllocated(pid: number): { name: string; size: number; allocated: number }[] {
+  const out: { name: string; size: number; allocated: number }[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (!link.startsWith('/memfd:')) continue;
+    const st = statSync(`/proc/${pid}/fd/${fd}`);
+    out.push({ name: link, size: st.size, allocated: st.blocks * 512 });
+  }
+  return out;
+}
