@@ -7,6 +7,14 @@
  * segment that carried fds, so a delivery's fds belong to the message holding its last byte.
  * MSG_CTRUNC closes the fds that did arrive and reports an error. JS callback:
  * cb(0, chunk, fds|undefined) data; cb(1) writable; cb(2) peer hung up; cb(3, error).
+ *
+ * Speed (see bench/): reads land in a per-socket buffer and are copied out (for small
+ * messages one small copy beats sizing the read); when a read fills that buffer, a bulk
+ * transfer is under way: FIONREAD sizes one JS buffer for it and what is queued, and the rest
+ * is received straight into it, so a large message reaches JS in one chunk (the framing layer
+ * then needs no reassembly copy). The send buffer is raised (best effort, capped by
+ * net.core.wmem_max) so a maximal message (1 MiB + headers) can go in one sendmsg instead of
+ * a writable-wait ping-pong with the peer.
  */
 #include "common.h"
 
@@ -14,11 +22,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #define READ_BUF (256 * 1024)
+#define DIRECT_MAX (8 * 1024 * 1024) /* largest direct read after a full READ_BUF */
+#define SEND_BUF (2 * 1024 * 1024)   /* requested SO_SNDBUF (the kernel doubles it) */
 #define MAX_RECV_FDS 253 /* SCM_MAX_FD: the most one segment can carry */
 #define MAX_SEND_FDS 253
 #define MAX_IOV 1024
@@ -66,26 +77,40 @@ static void close_fds(const int *fds, int n) {
   for (int i = 0; i < n; i++) close(fds[i]);
 }
 
-/* One recvmsg. Returns bytes (>0), 0 at EOF, -1 for "stop" (EAGAIN or reported error). */
-static ssize_t read_once(sock_t *s, int *fds, int *nfds) {
+/* Why a read stopped: nothing (EAGAIN), EOF, or an error to report (errno + syscall). */
+typedef struct {
+  int err; /* 0 none/EAGAIN, -1 EOF, > 0 errno */
+  const char *syscall;
+} stop_t;
+
+static void report_stop(sock_t *s, const stop_t *st) {
+  if (st->err < 0) report_eof(s);
+  else if (st->err > 0) report_error(s, st->err, st->syscall);
+}
+
+/* One recvmsg into dst. Returns bytes (> 0), or -1 with *st saying why it stopped (reported by
+ * the caller, so that data read before it is delivered first). */
+static ssize_t read_once(sock_t *s, char *dst, size_t cap, int *fds, int *nfds, stop_t *st) {
   union {
     char buf[CMSG_SPACE(sizeof(int) * MAX_RECV_FDS)];
     struct cmsghdr align;
   } ctl;
-  struct iovec iov = {s->buf, READ_BUF};
+  struct iovec iov = {dst, cap};
   struct msghdr msg = {0};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = ctl.buf;
   msg.msg_controllen = sizeof ctl.buf;
+  st->err = 0;
+  st->syscall = "recvmsg";
+  *nfds = 0;
   ssize_t n;
   do n = recvmsg(s->h.fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) report_error(s, errno, "recvmsg");
+    if (errno != EAGAIN && errno != EWOULDBLOCK) st->err = errno;
     return -1;
   }
-  *nfds = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -97,12 +122,15 @@ static ssize_t read_once(sock_t *s, int *fds, int *nfds) {
   }
   if (msg.msg_flags & MSG_CTRUNC) {
     close_fds(fds, *nfds);
-    report_error(s, EMSGSIZE, "recvmsg (SCM_RIGHTS truncated: too many fds or fd limit)");
+    *nfds = 0;
+    st->err = EMSGSIZE;
+    st->syscall = "recvmsg (SCM_RIGHTS truncated: too many fds or fd limit)";
     return -1;
   }
   if (n == 0) {
     close_fds(fds, *nfds);
-    report_eof(s);
+    *nfds = 0;
+    st->err = -1;
     return -1;
   }
   return n;
@@ -116,15 +144,34 @@ static void drain(sock_t *s) {
   int fds[MAX_RECV_FDS];
   for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
     int nfds = 0;
-    ssize_t n = read_once(s, fds, &nfds);
-    if (n < 0) return;
+    stop_t st, st2 = {0, NULL};
+    ssize_t n = read_once(s, s->buf, READ_BUF, fds, &nfds, &st);
+    if (n < 0) return report_stop(s, &st);
     napi_env env = s->h.env;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[3];
     void *data;
+    int avail = 0;
+    if (n == READ_BUF && nfds == 0 && ioctl(s->h.fd, FIONREAD, &avail) == 0 && avail > 0) {
+      /* Bulk: one JS buffer for what came plus what is queued; the rest lands straight in it. */
+      size_t more = avail > DIRECT_MAX ? DIRECT_MAX : (size_t)avail;
+      if (napi_create_buffer(env, READ_BUF + more, &data, &argv[1]) != napi_ok) {
+        napi_close_handle_scope(env, scope);
+        return report_error(s, ENOMEM, "napi_create_buffer");
+      }
+      memcpy(data, s->buf, READ_BUF);
+      ssize_t m = read_once(s, (char *)data + READ_BUF, more, fds, &nfds, &st2);
+      if (m > 0) n += m;
+      if ((size_t)n < READ_BUF + more) {
+        /* Cut short (an fd boundary, EAGAIN): hand over exactly n bytes. */
+        void *copy;
+        napi_create_buffer_copy(env, (size_t)n, data, &copy, &argv[1]);
+      }
+    } else {
+      napi_create_buffer_copy(env, (size_t)n, s->buf, &data, &argv[1]);
+    }
     argv[0] = nvu_int(env, 0);
-    napi_create_buffer_copy(env, (size_t)n, s->buf, &data, &argv[1]);
     if (nfds > 0) {
       napi_create_array_with_length(env, (size_t)nfds, &argv[2]);
       for (int k = 0; k < nfds; k++) napi_set_element(env, argv[2], (uint32_t)k, nvu_int(env, fds[k]));
@@ -133,6 +180,7 @@ static void drain(sock_t *s) {
     }
     nvu_handle_call(&s->h, 3, argv);
     napi_close_handle_scope(env, scope);
+    if (st2.err != 0) return report_stop(s, &st2); /* after the data that came before it */
     if (n < READ_BUF && nfds == 0) {
       /* Probably drained; one more recvmsg would usually just say EAGAIN. Let the poll decide. */
       return;
@@ -175,6 +223,8 @@ static napi_value socket_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->h.owns_fd = true;
+  int sndbuf = SEND_BUF;
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf); /* best effort */
   s->reading = true;
   update_poll(s);
   return nvu_handle_wrap(env, &s->h);
