@@ -25,9 +25,12 @@ async function main(): Promise<void> {
   const run = CASES[spec.name];
   if (!run) throw new Error(`unknown case ${spec.name}; known: ${Object.keys(CASES).join(', ')}`);
   const floor: TargetSpec = { name: 'floor', kind: 'floor' };
-  const server: TargetSpec = spec.floorOnly
-    ? { name: 'floor (as server)', kind: 'floor' }
-    : { name: 'nvgrace-user', kind: 'server' };
+  const server: TargetSpec =
+    spec.against === 'floor'
+      ? { name: 'floor (as server)', kind: 'floor' }
+      : spec.against === 'stack'
+        ? { name: 'stack + stub device', kind: 'stack' }
+        : { name: 'nvgrace-user', kind: 'server' };
   const rows = await run({ spec, floor, server });
   process.stdout.write(`${JSON.stringify(rows)}\n`);
 }

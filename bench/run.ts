@@ -6,7 +6,9 @@
  *
  * Options: --reps N (default 7, at least 5 for a real run), --window MS (per repetition,
  * default 300), --cases small,bulk,mapped,startup,irq, --modes pinned,unpinned,
- * --floor-only (floor vs floor: checks the harness without the server), --out PATH,
+ * --against server|floor|stack (who plays the server: the real one, default; the floor again,
+ * to check the harness alone; the real protocol stack over a stub device, for profiling),
+ * --out PATH,
  * --markdown (also print the tables as markdown).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const reps = Number(arg('--reps') ?? 7);
   const windowMs = Number(arg('--window') ?? 300);
   const cases = (arg('--cases') ?? ALL_CASES.join(',')).split(',');
-  const floorOnly = process.argv.includes('--floor-only');
+  const against = (arg('--against') ?? 'server') as CaseSpec['against'];
   const taskset = hasTaskset();
   let modes = (arg('--modes') ?? 'pinned,unpinned').split(',') as ('pinned' | 'unpinned')[];
   if (!taskset) {
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
     for (const name of cases) {
       const t0 = performance.now();
       process.stderr.write(`[${mode}] ${name} … `);
-      const raw = await runDriver({ name, reps, windowMs, floorOnly }, mode === 'pinned');
+      const raw = await runDriver({ name, reps, windowMs, against }, mode === 'pinned');
       rows.push(...summarize(mode, raw));
       process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     }
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
       {
         date: new Date().toISOString(),
         machine: m,
-        options: { reps, windowMs, cases, modes, floorOnly, taskset },
+        options: { reps, windowMs, cases, modes, against, taskset },
         seconds,
         rows: results,
       },

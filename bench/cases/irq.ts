@@ -71,7 +71,7 @@ async function measure(
 }
 
 export async function runIrq(ctx: CaseContext): Promise<RawRow[]> {
-  if (ctx.spec.floorOnly) return []; // the floor has no interrupts
+  if (ctx.spec.against !== 'server') return []; // the floor has no interrupts
   const target = spawnTarget(ctx.server);
   const rows: RawRow[] = [];
   try {

@@ -51,7 +51,7 @@ function timed(fn: () => void): number {
 }
 
 export async function runMapped(ctx: CaseContext): Promise<RawRow[]> {
-  if (ctx.spec.floorOnly) return []; // the floor has no regions to map
+  if (ctx.spec.against !== 'server') return []; // the floor has no regions to map
   const target = spawnTarget(ctx.server);
   try {
     const c = await connectClient(target);

@@ -54,11 +54,11 @@ async function once(spec: TargetSpec, write: boolean): Promise<Sample> {
 export async function runStartup(ctx: CaseContext): Promise<RawRow[]> {
   const configs: { name: string; spec: TargetSpec; write: boolean }[] = [
     { name: 'floor', spec: ctx.floor, write: false },
-    { name: `${ctx.server.name} gh200`, spec: ctx.server, write: !ctx.spec.floorOnly },
+    { name: `${ctx.server.name} gh200`, spec: ctx.server, write: ctx.spec.against === 'server' },
     {
       name: `${ctx.server.name} 512GiB`,
       spec: { ...ctx.server, args: [...(ctx.server.args ?? []), '--mem-size', '512GiB'] },
-      write: !ctx.spec.floorOnly,
+      write: ctx.spec.against === 'server',
     },
   ];
   const samples = new Map<string, Sample[]>(configs.map((c) => [c.name, []]));

@@ -34,7 +34,7 @@ export const ROOT = (() => {
 export interface TargetSpec {
   /** 'nvgrace-user' or 'floor' (or a variant name such as 'nvgrace-user 512GiB'). */
   name: string;
-  kind: 'server' | 'floor';
+  kind: 'server' | 'floor' | 'stack';
   /** Extra server flags, e.g. ['--mem-size', '512GiB']. */
   args?: string[];
 }
@@ -68,6 +68,8 @@ function socketPath(): string {
 export function commandFor(spec: TargetSpec, path: string): string[] {
   if (spec.kind === 'floor')
     return [join(ROOT, 'dist', 'bench', 'floor.js'), '--socket-path', path];
+  if (spec.kind === 'stack')
+    return [join(ROOT, 'dist', 'bench', 'stack-server.js'), '--socket-path', path];
   return [
     join(ROOT, 'bin', 'nvgrace-user'),
     'serve',
@@ -82,7 +84,9 @@ export function commandFor(spec: TargetSpec, path: string): string[] {
 export function spawnTarget(spec: TargetSpec): Target {
   const path = socketPath();
   const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, commandFor(spec, path), {
+  // BENCH_TARGET_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the targets.
+  const nodeArgs = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, ...commandFor(spec, path)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   live.add(proc);

@@ -37,13 +37,16 @@ export interface CaseSpec {
   reps: number;
   /** Length of one timed repetition window, ms. */
   windowMs: number;
-  /** Compare floor against floor (harness check while the server does not build). */
-  floorOnly: boolean;
+  /**
+   * What plays "the server": the real one; the floor again (checks the harness alone); or
+   * the real protocol stack over a stub device (bench/stack-server.ts, for profiling).
+   */
+  against: 'server' | 'floor' | 'stack';
 }
 
 export interface CaseContext {
   spec: CaseSpec;
-  /** The real server's target spec, or the floor when `floorOnly`. */
+  /** Who plays the server (see `against`). */
   server: import('./targets.js').TargetSpec;
   floor: import('./targets.js').TargetSpec;
 }
