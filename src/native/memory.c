@@ -1,6 +1,6 @@
 /*
  * Memory and small fd primitives: eventfd, memfd, ftruncate, mmap as an external
- * ArrayBuffer, close and dup.
+ * ArrayBuffer, positioned full reads/writes, close and dup.
  *
  * Rules: fds are close-on-exec; eventfds are non-blocking (EAGAIN is reported as a value, not
  * an exception, because it is an expected answer). A mapping is unmapped exactly once: by
@@ -232,7 +232,76 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return nvu_int(env, d);
 }
 
+/* The bytes of a Uint8Array/Buffer argument. */
+static bool get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  void *p = NULL;
+  if (!is || napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    nvu_throw_type(env, "data must be a Uint8Array or Buffer");
+    return false;
+  }
+  *data = p;
+  return true;
+}
+
+/* preadFull(fd, target, position) → bytes read from the file. Loops over short reads; at end
+ * of file the rest of target is zero-filled. One native call instead of fs.readSync's
+ * argument checking: this is the device-memory hot path. */
+static napi_value pread_full(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int32_t fd;
+  uint8_t *data;
+  size_t len;
+  uint64_t pos;
+  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
+      !nvu_get_u64(env, argv[2], &pos, "position"))
+    return NULL;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, data + done, len - done, (off_t)(pos + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return nvu_throw_errno(env, errno, "pread");
+    }
+    if (n == 0) {
+      memset(data + done, 0, len - done);
+      break;
+    }
+    done += (size_t)n;
+  }
+  return nvu_int(env, (int64_t)done);
+}
+
+/* pwriteFull(fd, data, position): writes all of data; a write that makes no progress is an
+ * error, never a spin. */
+static napi_value pwrite_full(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int32_t fd;
+  uint8_t *data;
+  size_t len;
+  uint64_t pos;
+  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
+      !nvu_get_u64(env, argv[2], &pos, "position"))
+    return NULL;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, data + done, len - done, (off_t)(pos + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return nvu_throw_errno(env, errno, "pwrite");
+    }
+    if (n == 0) return nvu_throw_errno(env, EIO, "pwrite (no progress)");
+    done += (size_t)n;
+  }
+  return nvu_undefined(env);
+}
+
 napi_value nvu_init_memory(napi_env env, napi_value exports) {
+  nvu_export(env, exports, "preadFull", pread_full);
+  nvu_export(env, exports, "pwriteFull", pwrite_full);
   nvu_export(env, exports, "eventfdCreate", eventfd_create);
   nvu_export(env, exports, "eventfdRead", eventfd_read_);
   nvu_export(env, exports, "eventfdWrite", eventfd_write_);

@@ -47,6 +47,10 @@ export interface NativeAddon {
     prot: number,
   ): [ArrayBuffer, NativeMapping];
   unmapRegion(m: NativeMapping, buffer: ArrayBuffer): void;
+  /** pread until `target` is full; zero-fills past end of file; returns bytes from the file. */
+  preadFull(fd: number, target: Uint8Array, position: number | bigint): number;
+  /** pwrite all of `data` (loops over short writes). */
+  pwriteFull(fd: number, data: Uint8Array, position: number | bigint): void;
   closeFd(fd: number): void;
   dupFd(fd: number): number;
 }
