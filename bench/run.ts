@@ -122,7 +122,15 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
-  process.stdout.write(`results written to ${out}\n`);
+  const md = [
+    `Machine: ${m.cpuModel}, ${m.nproc} CPUs (nproc), ${m.memTotalGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}. ${reps} repetitions per case (median shown), ${windowMs} ms windows; ${seconds.toFixed(0)} s in all.`,
+    ...modes.map(
+      (mode) =>
+        `\n**${mode === 'pinned' ? 'Pinned' : 'Unpinned'}**${mode === 'pinned' ? ' (client, server and floor all on CPU 0: `taskset -c 0`)' : ' (the scheduler places the processes on either CPU)'}\n\n${formatMarkdown(results.filter((r) => r.mode === mode))}`,
+    ),
+  ].join('\n');
+  writeFileSync(out.replace(/\.json$/, '.md'), `${md}\n`);
+  process.stdout.write(`results written to ${out} (and .md)\n`);
 }
 
 main().catch((e) => {
