@@ -1,0 +1,395 @@
+/**
+ * The vfio-pci core's interrupt state: VFIO_DEVICE_GET_IRQ_INFO / SET_IRQS and the routing of
+ * the card's interrupts to the user's sinks (vfio_pci_intrs.c).
+ *
+ * Rules:
+ * - Validation as vfio_set_irqs_validate_and_prepare: exactly one data type and one action,
+ *   index < 5 with a non-zero count, start/count inside it, sinks 0 (de-assign) or count,
+ *   bools exactly count. MSI/MSI-X MASK/UNMASK → ENOTTY; ERR/REQ take TRIGGER only.
+ * - One mode at a time (none / INTx / MSI / MSI-X): enabling another while one is active →
+ *   EINVAL; count 0 + DATA_NONE + TRIGGER disables the active index.
+ * - Doing what the host kernel does to the hardware: MSI → Multiple Message Enable + enable
+ *   in the physical flags; MSI-X → physical enable and the used table entries unmasked (and
+ *   masked/disabled again on teardown); INTx → physical INTx-Disable tracks the mask.
+ * - INTx is automasked: after one signal it stays masked until UNMASK.
+ * - Sinks the device lets go of (replaced, de-assigned, torn down) are closed.
+ */
+import type { Card, CardInterrupt } from '../hw/card.js';
+import * as C from '../pci/constants.js';
+import type { IrqInfo, IrqSink, SetIrqsRequest } from './device.js';
+import { fail } from './errors.js';
+import * as U from './uapi.js';
+
+type Mode = 'none' | 'intx' | 'msi' | 'msix';
+
+export interface IrqLayout {
+  intxPin: () => number;
+  msiCap: number | undefined;
+  msixCap: number | undefined;
+  /** True when ERR applies (PCIe device). */
+  isPcie: boolean;
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}
+
+export class IrqController {
+  private mode: Mode = 'none';
+  private intxTrigger: IrqSink | null = null;
+  private intxUnmaskSink: IrqSink | null = null;
+  private intxMasked = false;
+  private virqDisabled = false;
+  private vectors: (IrqSink | null)[] = [];
+  private qmax = 0;
+  private err: IrqSink | null = null;
+  private req: IrqSink | null = null;
+
+  constructor(
+    private readonly card: Card,
+    private readonly layout: IrqLayout,
+  ) {}
+
+  /** Install the card handler (device open). */
+  attach(): void {
+    this.card.onInterrupt((irq) => this.deliver(irq));
+  }
+
+  get msiActive(): boolean {
+    return this.mode === 'msi';
+  }
+
+  get msiQmax(): number {
+    return this.qmax;
+  }
+
+  /** Count of MSI vectors the hardware offers (2^MMC), 0 without the cap. */
+  private msiCount(): number {
+    if (this.layout.msiCap === undefined) return 0;
+    const flags = this.card.cfgRead(this.layout.msiCap + C.PCI_MSI_FLAGS, 2);
+    return 1 << ((flags & C.PCI_MSI_FLAGS_QMASK) >>> 1);
+  }
+
+  private msixCount(): number {
+    if (this.layout.msixCap === undefined) return 0;
+    const flags = this.card.cfgRead(this.layout.msixCap + C.PCI_MSIX_FLAGS, 2);
+    return (flags & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+  }
+
+  private count(index: number): number {
+    switch (index) {
+      case U.VFIO_PCI_INTX_IRQ_INDEX:
+        return this.layout.intxPin() !== 0 ? 1 : 0;
+      case U.VFIO_PCI_MSI_IRQ_INDEX:
+        return this.msiCount();
+      case U.VFIO_PCI_MSIX_IRQ_INDEX:
+        return this.msixCount();
+      case U.VFIO_PCI_ERR_IRQ_INDEX:
+        return this.layout.isPcie ? 1 : 0;
+      case U.VFIO_PCI_REQ_IRQ_INDEX:
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  info(index: number): IrqInfo {
+    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+      fail('EINVAL', `IRQ index ${index} does not exist`);
+    }
+    if (index === U.VFIO_PCI_ERR_IRQ_INDEX && !this.layout.isPcie) {
+      fail('EINVAL', 'ERR IRQ needs a PCIe device');
+    }
+    const flags =
+      index === U.VFIO_PCI_INTX_IRQ_INDEX
+        ? U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_MASKABLE | U.VFIO_IRQ_INFO_AUTOMASKED
+        : U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_NORESIZE;
+    return { index, flags, count: this.count(index) };
+  }
+
+  set(req: SetIrqsRequest): void {
+    const { flags, index, start, count } = req;
+    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+      fail('EINVAL', `IRQ index ${index} does not exist`);
+    }
+    if (flags & ~(U.VFIO_IRQ_SET_DATA_TYPE_MASK | U.VFIO_IRQ_SET_ACTION_TYPE_MASK)) {
+      fail('EINVAL', `unknown SET_IRQS flags 0x${flags.toString(16)}`);
+    }
+    if (popcount(flags & U.VFIO_IRQ_SET_DATA_TYPE_MASK) !== 1) {
+      fail('EINVAL', 'SET_IRQS needs exactly one data type');
+    }
+    if (popcount(flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK) !== 1) {
+      fail('EINVAL', 'SET_IRQS needs exactly one action');
+    }
+    const max = this.count(index);
+    if (max === 0) fail('EINVAL', `IRQ index ${index} has no interrupts`);
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0) {
+      fail('EINVAL', 'SET_IRQS start/count must be non-negative integers');
+    }
+    if (start >= max || count > max - start) {
+      fail('EINVAL', `SET_IRQS range ${start}+${count} exceeds ${max} interrupts`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_BOOL && req.bools?.length !== count) {
+      fail('EINVAL', `SET_IRQS DATA_BOOL needs ${count} bytes`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      const n = req.sinks?.length ?? 0;
+      if (n !== 0 && n !== count) fail('EINVAL', `SET_IRQS DATA_EVENTFD needs 0 or ${count} fds`);
+    }
+    const action = flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK;
+    switch (index) {
+      case U.VFIO_PCI_INTX_IRQ_INDEX:
+        if (action === U.VFIO_IRQ_SET_ACTION_MASK) this.intxMask(req);
+        else if (action === U.VFIO_IRQ_SET_ACTION_UNMASK) this.intxUnmask(req);
+        else this.intxTriggerSet(req);
+        return;
+      case U.VFIO_PCI_MSI_IRQ_INDEX:
+      case U.VFIO_PCI_MSIX_IRQ_INDEX:
+        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER)
+          fail('ENOTTY', 'MSI/MSI-X masking via SET_IRQS');
+        this.msiTrigger(req, index === U.VFIO_PCI_MSIX_IRQ_INDEX ? 'msix' : 'msi');
+        return;
+      default:
+        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
+        if (start !== 0 || count > 1) fail('EINVAL', 'ERR/REQ have one interrupt');
+        this.ctxTrigger(req, index === U.VFIO_PCI_ERR_IRQ_INDEX ? 'err' : 'req');
+    }
+  }
+
+  // --- INTx -----------------------------------------------------------------------------
+
+  private get intxIsMasked(): boolean {
+    return this.intxMasked || this.virqDisabled;
+  }
+
+  /** Physical INTx-Disable follows vfio's mask (PCI 2.3 masking). */
+  private syncIntxHw(): void {
+    const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
+    const want = this.mode === 'intx' ? !this.intxIsMasked : this.mode === 'none';
+    const disable = want ? 0 : C.PCI_COMMAND_INTX_DISABLE;
+    const next = (cmd & ~C.PCI_COMMAND_INTX_DISABLE) | disable;
+    if (next !== cmd) this.card.cfgWrite(C.PCI_COMMAND, 2, next);
+  }
+
+  /** The user's virtual INTx-Disable changed (config write). */
+  setVirqDisabled(disabled: boolean): void {
+    this.virqDisabled = disabled;
+    if (this.mode === 'intx') this.syncIntxHw();
+  }
+
+  private boolSet(req: SetIrqsRequest): boolean {
+    if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) return true;
+    return (req.bools?.[0] ?? 0) !== 0;
+  }
+
+  private intxMask(req: SetIrqsRequest): void {
+    if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
+      fail('EINVAL', 'INTx mask needs INTx enabled and start 0 count 1');
+    }
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) fail('EINVAL', 'INTx mask takes no eventfd');
+    if (this.boolSet(req)) {
+      this.intxMasked = true;
+      this.syncIntxHw();
+    }
+  }
+
+  private intxUnmask(req: SetIrqsRequest): void {
+    if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
+      fail('EINVAL', 'INTx unmask needs INTx enabled and start 0 count 1');
+    }
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      // Resample/unmask eventfd: kept (and closed later); this model cannot watch it.
+      this.replaceIntxUnmask(req.sinks?.[0] ?? null);
+      return;
+    }
+    if (this.boolSet(req)) this.unmaskIntx();
+  }
+
+  private unmaskIntx(): void {
+    if (!this.intxMasked) return;
+    this.intxMasked = false;
+    // Clearing the physical INTx-Disable re-delivers a still-asserted line (level).
+    this.syncIntxHw();
+  }
+
+  private replaceIntxUnmask(sink: IrqSink | null): void {
+    if (this.intxUnmaskSink && this.intxUnmaskSink !== sink) this.intxUnmaskSink.close();
+    this.intxUnmaskSink = sink;
+  }
+
+  private intxTriggerSet(req: SetIrqsRequest): void {
+    const { flags, start, count } = req;
+    if (this.mode === 'intx' && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+      this.disableAll();
+      return;
+    }
+    if ((this.mode !== 'intx' && this.mode !== 'none') || start !== 0 || count !== 1) {
+      fail(
+        'EINVAL',
+        `INTx trigger not possible in mode ${this.mode} (start ${start} count ${count})`,
+      );
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      const sink = req.sinks?.[0] ?? null;
+      if (this.intxTrigger && this.intxTrigger !== sink) this.intxTrigger.close();
+      this.intxTrigger = sink;
+      if (this.mode === 'none') {
+        this.mode = 'intx';
+        this.intxMasked = false;
+      }
+      this.syncIntxHw();
+      return;
+    }
+    if (this.mode !== 'intx') fail('EINVAL', 'INTx is not enabled');
+    if (this.boolSet(req)) this.intxTrigger?.signal();
+  }
+
+  // --- MSI / MSI-X ----------------------------------------------------------------------
+
+  private msiTrigger(req: SetIrqsRequest, kind: 'msi' | 'msix'): void {
+    const { flags, start, count } = req;
+    if (this.mode === kind && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+      this.disableAll();
+      return;
+    }
+    if (this.mode !== kind && this.mode !== 'none') {
+      fail('EINVAL', `cannot enable ${kind} while ${this.mode} is active`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      if (this.mode === 'none') this.enableMsi(kind, start + count);
+      if (start + count > this.vectors.length) {
+        fail('EINVAL', `vectors ${start}+${count} beyond the ${this.vectors.length} enabled`);
+      }
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        const old = this.vectors[v] ?? null;
+        const sink = req.sinks?.[i] ?? null;
+        if (old && old !== sink) old.close();
+        this.vectors[v] = sink;
+      }
+      return;
+    }
+    if (this.mode !== kind) fail('EINVAL', `${kind} is not enabled`);
+    for (let i = 0; i < count; i++) {
+      const fire = flags & U.VFIO_IRQ_SET_DATA_NONE || (req.bools?.[i] ?? 0) !== 0;
+      if (fire) this.vectors[start + i]?.signal();
+    }
+  }
+
+  private enableMsi(kind: 'msi' | 'msix', nvec: number): void {
+    this.mode = kind;
+    this.vectors = new Array<IrqSink | null>(nvec).fill(null);
+    if (kind === 'msi') this.qmax = Math.ceil(Math.log2(nvec));
+    this.programHw();
+  }
+
+  /** Put the hardware in the state the host kernel would have programmed (also after a reset). */
+  programHw(): void {
+    const card = this.card;
+    if (this.mode === 'msi' && this.layout.msiCap !== undefined) {
+      const f = this.layout.msiCap + C.PCI_MSI_FLAGS;
+      const hw = card.cfgRead(f, 2);
+      const next = (hw & ~C.PCI_MSI_FLAGS_QSIZE) | (this.qmax << 4) | C.PCI_MSI_FLAGS_ENABLE;
+      card.cfgWrite(f, 2, next);
+    } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
+      const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
+      card.cfgWrite(f, 2, card.cfgRead(f, 2) | C.PCI_MSIX_FLAGS_ENABLE);
+      this.setMsixEntries(this.vectors.length, false);
+    }
+    this.syncIntxHw();
+  }
+
+  /** Mask/unmask the first `n` physical MSI-X entries (host kernel's table programming). */
+  private setMsixEntries(n: number, masked: boolean): void {
+    const cap = this.layout.msixCap;
+    if (cap === undefined) return;
+    const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
+    const bir = tbl & C.PCI_MSIX_BIR_MASK;
+    const base = tbl & C.PCI_MSIX_OFFSET_MASK;
+    // The host reaches the table whatever the guest did to MSE: decode on for the writes.
+    const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
+    if (!(cmd & C.PCI_COMMAND_MEMORY))
+      this.card.cfgWrite(C.PCI_COMMAND, 2, cmd | C.PCI_COMMAND_MEMORY);
+    const word = new Uint8Array([masked ? 1 : 0, 0, 0, 0]);
+    for (let v = 0; v < n; v++) {
+      const at = base + v * C.PCI_MSIX_ENTRY_SIZE + C.PCI_MSIX_ENTRY_VECTOR_CTRL;
+      this.card.barWrite(bir, at, word);
+    }
+    if (!(cmd & C.PCI_COMMAND_MEMORY)) {
+      const now = this.card.cfgRead(C.PCI_COMMAND, 2);
+      this.card.cfgWrite(C.PCI_COMMAND, 2, now & ~C.PCI_COMMAND_MEMORY);
+    }
+  }
+
+  private disableHw(): void {
+    if (this.mode === 'msi' && this.layout.msiCap !== undefined) {
+      const f = this.layout.msiCap + C.PCI_MSI_FLAGS;
+      const hw = this.card.cfgRead(f, 2);
+      this.card.cfgWrite(f, 2, hw & ~(C.PCI_MSI_FLAGS_ENABLE | C.PCI_MSI_FLAGS_QSIZE));
+    } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
+      this.setMsixEntries(this.vectors.length, true);
+      const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
+      this.card.cfgWrite(f, 2, this.card.cfgRead(f, 2) & ~C.PCI_MSIX_FLAGS_ENABLE);
+    }
+  }
+
+  // --- ERR / REQ ------------------------------------------------------------------------
+
+  private ctxTrigger(req: SetIrqsRequest, which: 'err' | 'req'): void {
+    const cur = which === 'err' ? this.err : this.req;
+    const set = (s: IrqSink | null): void => {
+      if (cur && cur !== s) cur.close();
+      if (which === 'err') this.err = s;
+      else this.req = s;
+    };
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      set(req.sinks?.[0] ?? null);
+      return;
+    }
+    if (req.count === 0) {
+      if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) set(null);
+      return;
+    }
+    if (this.boolSet(req)) cur?.signal();
+  }
+
+  // --- routing and teardown -------------------------------------------------------------
+
+  private deliver(irq: CardInterrupt): void {
+    if (irq.kind === 'intx') {
+      if (this.mode !== 'intx' || this.intxIsMasked) return;
+      this.intxTrigger?.signal();
+      // Automask (vfio_intx_handler + pci_check_and_mask_intx).
+      this.intxMasked = true;
+      this.syncIntxHw();
+      return;
+    }
+    if (irq.kind !== this.mode) return;
+    this.vectors[irq.vector]?.signal();
+  }
+
+  /** Tear down the active mode (hardware back to masked/disabled), closing its sinks. */
+  disableAll(): void {
+    this.disableHw();
+    for (const s of this.vectors) s?.close();
+    this.vectors = [];
+    this.qmax = 0;
+    this.intxTrigger?.close();
+    this.intxTrigger = null;
+    this.replaceIntxUnmask(null);
+    this.intxMasked = false;
+    this.mode = 'none';
+  }
+
+  /** Device close: everything torn down, every sink closed, handler removed. */
+  release(): void {
+    this.disableAll();
+    this.err?.close();
+    this.err = null;
+    this.req?.close();
+    this.req = null;
+    this.card.onInterrupt(null);
+  }
+}

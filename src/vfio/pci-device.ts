@@ -1,0 +1,260 @@
+/**
+ * VfioPciDevice: the plain vfio-pci core over a Card — what a VMM sees through the device fd
+ * of a vfio-pci (or nvgrace-gpu-vfio-pci-core) bound function.
+ *
+ * Rules (nvgrace-gpu.md §8):
+ * - Regions: BAR0..5 (size from the host resources; 0 → flags 0), ROM (6, none on this card:
+ *   size 0 flags 0), CONFIG (7, cfgSize, READ|WRITE), VGA (8) → EINVAL, ≥ 9 → EINVAL.
+ * - BAR0 is deliberately not MMAP: its registers (readiness, MSI-X table, the emulator's IRQ
+ *   trigger) are trapped in this emulator, so every access must come through read()/write().
+ *   Other BARs are mappable only when the card offers a backing for them.
+ * - BAR read/write: EINVAL at/after the size, count clipped to the end; memory BARs → EIO
+ *   while the virtual MSE is clear (or D3hot); the MSI-X table range reads 0xFF and drops
+ *   writes (the VMM emulates the table).
+ * - open: function reset, then Memory Space enabled in hardware (pci_enable_device), then
+ *   vconfig copied from hardware (so the virtual MSE starts 1). close: IRQs torn down, sinks
+ *   closed, function reset (the kernel's release path).
+ * - reset (VFIO_DEVICE_RESET): card.reset(), vconfig kept, interrupt programming restored.
+ */
+import type { Card } from '../hw/card.js';
+import * as C from '../pci/constants.js';
+import { VirtualConfig } from './config-virt.js';
+import type {
+  DeviceInfo,
+  DmaSpace,
+  IrqInfo,
+  RegionInfo,
+  RegionMapping,
+  SetIrqsRequest,
+  VfioDevice,
+} from './device.js';
+import { fail } from './errors.js';
+import { IrqController } from './irqs.js';
+import { buildRegionInfo } from './region-info.js';
+import * as U from './uapi.js';
+
+export interface VfioPciDeviceOptions {
+  /** Device name for logs; default "vfio-pci VVVV:DDDD". */
+  name?: string;
+  /** Whether the function reset works (DEVICE_INFO RESET flag, VFIO_DEVICE_RESET). Default true. */
+  resetWorks?: boolean;
+}
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+export class VfioPciDevice implements VfioDevice {
+  readonly name: string;
+  readonly card: Card;
+  readonly config: VirtualConfig;
+  readonly irqs: IrqController;
+  private readonly resetWorks: boolean;
+  private dma: DmaSpace | null = null;
+  /** Called after every function reset the core performs (open, ioctl, FLR via config). */
+  onReset: (() => void) | null = null;
+
+  constructor(card: Card, opts: VfioPciDeviceOptions = {}) {
+    this.card = card;
+    this.name = opts.name ?? `vfio-pci ${hex4(card.vendorId)}:${hex4(card.deviceId)}`;
+    this.resetWorks = opts.resetWorks ?? true;
+    this.config = new VirtualConfig(card, {
+      msiActive: () => this.irqs.msiActive,
+      msiQmax: () => this.irqs.msiQmax,
+      intxDisableChanged: (d) => this.irqs.setVirqDisabled(d),
+      flr: () => this.functionReset(),
+    });
+    this.irqs = new IrqController(card, {
+      intxPin: () => this.config.interruptPin,
+      msiCap: this.config.capOffset(C.PCI_CAP_ID_MSI),
+      msixCap: this.config.capOffset(C.PCI_CAP_ID_MSIX),
+      isPcie: this.config.capOffset(C.PCI_CAP_ID_EXP) !== undefined,
+    });
+  }
+
+  /** The core's "memory enabled" (virtual MSE and D0). */
+  get memoryEnabled(): boolean {
+    return this.config.memoryEnabled;
+  }
+
+  /** Guest memory as set by the VMM (null when none). */
+  get dmaSpace(): DmaSpace | null {
+    return this.dma;
+  }
+
+  open(): void {
+    if (this.resetWorks) this.card.reset();
+    // pci_enable_device: memory decode on for the memory BARs.
+    const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
+    this.card.cfgWrite(C.PCI_COMMAND, 2, cmd | C.PCI_COMMAND_MEMORY);
+    this.config.init();
+    this.irqs.attach();
+    if (this.resetWorks) this.onReset?.();
+  }
+
+  close(): void {
+    this.irqs.release();
+    if (this.resetWorks) this.card.reset();
+    this.dma = null;
+  }
+
+  deviceInfo(): DeviceInfo {
+    return {
+      flags: U.VFIO_DEVICE_FLAGS_PCI | (this.resetWorks ? U.VFIO_DEVICE_FLAGS_RESET : 0),
+      numRegions: U.VFIO_PCI_NUM_REGIONS,
+      numIrqs: U.VFIO_PCI_NUM_IRQS,
+    };
+  }
+
+  private barSize(index: number): number {
+    return this.card.bars[index]?.size ?? 0;
+  }
+
+  regionInfo(index: number, argsz: number): RegionInfo {
+    if (!Number.isInteger(index) || index < 0) fail('EINVAL', `region ${index} does not exist`);
+    if (index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+      const size = this.barSize(index);
+      let flags = 0;
+      if (size > 0) {
+        flags = U.VFIO_REGION_INFO_FLAG_READ | U.VFIO_REGION_INFO_FLAG_WRITE;
+        // Deliberately no MMAP on BAR0 (trapped registers); other BARs only with a backing.
+        if (index !== 0 && this.card.barBacking(index)) flags |= U.VFIO_REGION_INFO_FLAG_MMAP;
+      }
+      return buildRegionInfo({ index, flags, size }, argsz);
+    }
+    if (index === U.VFIO_PCI_ROM_REGION_INDEX) {
+      const size = this.card.romSize;
+      return buildRegionInfo(
+        { index, flags: size > 0 ? U.VFIO_REGION_INFO_FLAG_READ : 0, size },
+        argsz,
+      );
+    }
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
+      const flags = U.VFIO_REGION_INFO_FLAG_READ | U.VFIO_REGION_INFO_FLAG_WRITE;
+      return buildRegionInfo({ index, flags, size: this.card.cfgSize }, argsz);
+    }
+    if (index === U.VFIO_PCI_VGA_REGION_INDEX) fail('EINVAL', 'not a VGA device');
+    return fail('EINVAL', `region ${index} does not exist`);
+  }
+
+  irqInfo(index: number): IrqInfo {
+    return this.irqs.info(index);
+  }
+
+  setIrqs(req: SetIrqsRequest): void {
+    this.irqs.set(req);
+  }
+
+  /** The MSI-X table's [start, end) inside BAR `index`, or null. */
+  private msixTableRange(index: number): [number, number] | null {
+    const cap = this.config.capOffset(C.PCI_CAP_ID_MSIX);
+    if (cap === undefined) return null;
+    const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
+    if ((tbl & C.PCI_MSIX_BIR_MASK) !== index) return null;
+    const n = (this.card.cfgRead(cap + C.PCI_MSIX_FLAGS, 2) & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+    const start = tbl & C.PCI_MSIX_OFFSET_MASK;
+    return [start, start + n * C.PCI_MSIX_ENTRY_SIZE];
+  }
+
+  private checkBar(index: number, offset: number, length: number): number {
+    const size = this.barSize(index);
+    if (size === 0) fail('EINVAL', `BAR ${index} is not implemented`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= size) {
+      fail('EINVAL', `BAR ${index} offset ${offset} is outside its ${size} bytes`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`);
+    const bar = this.card.bars[index];
+    if (bar && !bar.io && !this.memoryEnabled) fail('EIO', `BAR ${index}: memory decode disabled`);
+    return Math.min(length, size - offset);
+  }
+
+  read(index: number, offset: number, length: number): Uint8Array {
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
+    if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+      const n = this.checkBar(index, offset, length);
+      const out = new Uint8Array(n);
+      this.card.barRead(index, offset, out);
+      const t = this.msixTableRange(index);
+      if (t) {
+        const s = Math.max(t[0], offset);
+        const e = Math.min(t[1], offset + n);
+        if (s < e) out.fill(0xff, s - offset, e - offset);
+      }
+      return out;
+    }
+    if (index === U.VFIO_PCI_ROM_REGION_INDEX) {
+      if (this.card.romSize === 0) fail('EINVAL', 'no ROM');
+      if (!this.memoryEnabled) fail('EIO', 'ROM: memory decode disabled');
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.card.romSize) {
+        fail('EINVAL', `ROM offset ${offset} out of range`);
+      }
+      const out = new Uint8Array(Math.min(length, this.card.romSize - offset));
+      this.card.romRead(offset, out);
+      return out;
+    }
+    return fail('EINVAL', `region ${index} cannot be read`);
+  }
+
+  write(index: number, offset: number, data: Uint8Array): number {
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.write(offset, data);
+    if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+      const n = this.checkBar(index, offset, data.length);
+      const t = this.msixTableRange(index);
+      if (!t) {
+        this.card.barWrite(index, offset, data.subarray(0, n));
+        return n;
+      }
+      // Write the parts outside the MSI-X table; the table part is dropped.
+      const end = offset + n;
+      if (offset < t[0]) {
+        this.card.barWrite(index, offset, data.subarray(0, Math.min(end, t[0]) - offset));
+      }
+      if (end > t[1]) {
+        const s = Math.max(offset, t[1]);
+        this.card.barWrite(index, s, data.subarray(s - offset, n));
+      }
+      return n;
+    }
+    return fail('EINVAL', `region ${index} cannot be written`);
+  }
+
+  /** A function reset the core performs (ioctl or FLR through config): hardware reset, vconfig kept. */
+  functionReset(): void {
+    this.card.reset();
+    this.irqs.programHw();
+    // The kernel's pci_restore_state brings back the command register (decode included).
+    this.restoreCommand();
+    this.onReset?.();
+  }
+
+  private restoreCommand(): void {
+    const v = this.config.read(C.PCI_COMMAND, 2);
+    const virt = (v[0] ?? 0) | ((v[1] ?? 0) << 8);
+    const keep = C.PCI_COMMAND_MEMORY | C.PCI_COMMAND_IO | C.PCI_COMMAND_MASTER;
+    const hw = this.card.cfgRead(C.PCI_COMMAND, 2);
+    this.card.cfgWrite(C.PCI_COMMAND, 2, (hw & ~keep) | (virt & keep));
+  }
+
+  reset(): void {
+    if (!this.resetWorks) fail('EINVAL', 'function reset does not work on this device');
+    this.functionReset();
+  }
+
+  ioeventfd(index: number, offset: number, size: number): void {
+    // Accepted and ignored: every access is trapped here anyway, so an ioeventfd would only
+    // be a fast path.
+    void index;
+    void offset;
+    void size;
+  }
+
+  mapping(index: number): RegionMapping | null {
+    if (!Number.isInteger(index) || index <= 0 || index > U.VFIO_PCI_BAR5_REGION_INDEX) return null;
+    const b = this.card.barBacking(index);
+    if (!b) return null;
+    const size = this.barSize(index);
+    return { backing: b.backing, backingOffset: b.offset, areas: [{ offset: 0, size }] };
+  }
+
+  setDmaSpace(dma: DmaSpace | null): void {
+    this.dma = dma;
+  }
+}

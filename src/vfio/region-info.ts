@@ -1,0 +1,99 @@
+/**
+ * Building a VFIO_DEVICE_GET_REGION_INFO answer with its capability chain.
+ *
+ * Rules (kernel semantics): argsz below the 32-byte struct → EINVAL. When the region has
+ * capabilities, flags carry CAPS; the chain is copied (cap_offset 32) only if the caller's
+ * argsz holds the whole answer, otherwise caps are empty and cap_offset is 0. The returned
+ * argsz is always what the full answer needs (the RegionInfo contract). Caps are placed
+ * 8-byte aligned one after another; each header's `next` is an offset from the start of
+ * the info buffer, 0 ending the chain.
+ */
+import type { RegionInfo } from './device.js';
+import { fail } from './errors.js';
+import {
+  regionOffset,
+  VFIO_INFO_CAP_HEADER_SIZE,
+  VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+  VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+  VFIO_REGION_INFO_FLAG_CAPS,
+  VFIO_REGION_INFO_SIZE,
+} from './uapi.js';
+
+/** One region-info capability: its id, version and the bytes after the 8-byte header. */
+export interface InfoCap {
+  id: number;
+  version: number;
+  body: Uint8Array;
+}
+
+/** The sparse-mmap capability (id 1, v1): nr_areas u32, reserved u32, {offset u64, size u64}[]. */
+export function sparseMmapCap(areas: readonly { offset: number; size: number }[]): InfoCap {
+  const body = new Uint8Array(8 + 16 * areas.length);
+  const dv = new DataView(body.buffer);
+  dv.setUint32(0, areas.length, true);
+  areas.forEach((a, i) => {
+    dv.setBigUint64(8 + 16 * i, BigInt(a.offset), true);
+    dv.setBigUint64(16 + 16 * i, BigInt(a.size), true);
+  });
+  return { id: VFIO_REGION_INFO_CAP_SPARSE_MMAP, version: 1, body };
+}
+
+/** The MSI-X-mappable capability (id 3, v1): header only. */
+export function msixMappableCap(): InfoCap {
+  return { id: VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, version: 1, body: new Uint8Array(0) };
+}
+
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Serialize a chain as the kernel lays it out after the 32-byte struct. */
+export function encodeCapChain(caps: readonly InfoCap[]): Uint8Array {
+  let total = 0;
+  const starts: number[] = [];
+  for (const c of caps) {
+    total = align8(total);
+    starts.push(total);
+    total += VFIO_INFO_CAP_HEADER_SIZE + c.body.length;
+  }
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  caps.forEach((c, i) => {
+    const at = starts[i] ?? 0;
+    const next = starts[i + 1];
+    dv.setUint16(at, c.id, true);
+    dv.setUint16(at + 2, c.version, true);
+    dv.setUint32(at + 4, next === undefined ? 0 : VFIO_REGION_INFO_SIZE + next, true);
+    out.set(c.body, at + VFIO_INFO_CAP_HEADER_SIZE);
+  });
+  return out;
+}
+
+export interface RegionInfoSpec {
+  index: number;
+  flags: number;
+  size: bigint | number;
+  /** Default: index << 40. */
+  offset?: bigint;
+  caps?: readonly InfoCap[];
+}
+
+/** The answer for a caller that passed `argsz`. */
+export function buildRegionInfo(spec: RegionInfoSpec, argsz: number): RegionInfo {
+  if (!Number.isInteger(argsz) || argsz < VFIO_REGION_INFO_SIZE) {
+    fail('EINVAL', `region info argsz ${argsz} is below ${VFIO_REGION_INFO_SIZE}`);
+  }
+  const chain = encodeCapChain(spec.caps ?? []);
+  const base = {
+    index: spec.index,
+    size: BigInt(spec.size),
+    offset: spec.offset ?? regionOffset(spec.index),
+  };
+  if (chain.length === 0) {
+    return { ...base, argsz: VFIO_REGION_INFO_SIZE, flags: spec.flags, capOffset: 0, caps: chain };
+  }
+  const need = VFIO_REGION_INFO_SIZE + chain.length;
+  const flags = spec.flags | VFIO_REGION_INFO_FLAG_CAPS;
+  if (argsz < need) {
+    return { ...base, argsz: need, flags, capOffset: 0, caps: new Uint8Array(0) };
+  }
+  return { ...base, argsz: need, flags, capOffset: VFIO_REGION_INFO_SIZE, caps: chain };
+}
