@@ -85,6 +85,11 @@ export class VirtualConfig {
     return state < C.PCI_D3HOT;
   }
 
+  /** The command register as vconfig remembers it (MSE/IO/INTx-Disable are the user's). */
+  get virtualCommand(): number {
+    return this.v(C.PCI_COMMAND, 2);
+  }
+
   /** Virtual INTx-Disable (the user's view of Command bit 10). */
   get intxDisabled(): boolean {
     return this.virqDisabled;

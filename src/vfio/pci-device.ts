@@ -216,21 +216,19 @@ export class VfioPciDevice implements VfioDevice {
     return fail('EINVAL', `region ${index} cannot be written`);
   }
 
-  /** A function reset the core performs (ioctl or FLR through config): hardware reset, vconfig kept. */
+  /**
+   * A function reset the core performs (ioctl or FLR through config): hardware reset with the
+   * PCI core's save/restore of the command register (pci_try_reset_function), vconfig kept,
+   * interrupt programming restored.
+   */
   functionReset(): void {
+    const saved = this.card.cfgRead(C.PCI_COMMAND, 2);
     this.card.reset();
-    this.irqs.programHw();
-    // The kernel's pci_restore_state brings back the command register (decode included).
-    this.restoreCommand();
-    this.onReset?.();
-  }
-
-  private restoreCommand(): void {
-    const v = this.config.read(C.PCI_COMMAND, 2);
-    const virt = (v[0] ?? 0) | ((v[1] ?? 0) << 8);
     const keep = C.PCI_COMMAND_MEMORY | C.PCI_COMMAND_IO | C.PCI_COMMAND_MASTER;
     const hw = this.card.cfgRead(C.PCI_COMMAND, 2);
-    this.card.cfgWrite(C.PCI_COMMAND, 2, (hw & ~keep) | (virt & keep));
+    this.card.cfgWrite(C.PCI_COMMAND, 2, (hw & ~keep) | (saved & keep));
+    this.irqs.programHw();
+    this.onReset?.();
   }
 
   reset(): void {
