@@ -21,6 +21,7 @@ import { NvgraceDevice } from './variant.js';
 export * from './fake-bar.js';
 export * from './kernel-bands.js';
 export * from './layout.js';
+export { validateMmap } from './mmap.js';
 export { cardReady, waitReady } from './readiness.js';
 export { NvgraceDevice } from './variant.js';
 

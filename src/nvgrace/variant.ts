@@ -36,6 +36,7 @@ import * as U from '../vfio/uapi.js';
 import { type FakeBarReg, mergeBytes, readValue, selectRegister } from './fake-bar.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
 import type { MemRegion, NvgraceLayout } from './layout.js';
+import { validateMmap } from './mmap.js';
 import { cardReady, waitReady } from './readiness.js';
 
 const FAKE_BAR_FLAGS =
@@ -227,6 +228,11 @@ export class NvgraceDevice implements VfioDevice {
       backingOffset: r.devOffset,
       areas: [{ offset: 0, size: r.memlength }],
     };
+  }
+
+  /** mmap() validation of a fake BAR (§5): the mapped window, or EINVAL/EOVERFLOW. */
+  validateMmap(index: number, pgoff: number, length: number, pageSize: number) {
+    return validateMmap(this.layout, index, pgoff, length, pageSize);
   }
 
   setDmaSpace(dma: DmaSpace | null): void {
