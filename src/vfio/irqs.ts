@@ -1,419 +1,395 @@
 /**
- * VFIO_DEVICE_SET_IRQS state of the vfio-pci core (vfio_pci_intrs.c), §8.7: which IrqSink is
- * attached to which index/vector, validation as the kernel does it, INTx masking, and the
- * delivery of the card's interrupts to the attached sinks.
+ * The vfio-pci core's interrupt state: VFIO_DEVICE_GET_IRQ_INFO / SET_IRQS and the routing of
+ * the card's interrupts to the user's sinks (vfio_pci_intrs.c).
  *
  * Rules:
- * - Validation (vfio_set_irqs_validate_and_prepare): unknown flag bits, index ≥ 5, start ≥ the
- *   index's count or start+count beyond it, a data type that is not exactly one of NONE/BOOL/
- *   EVENTFD, fewer bools than count, or a sink list that is neither empty nor `count` long →
- *   EINVAL. An action the index does not implement (or not exactly one action) → ENOTTY.
- * - One interrupt type at a time: enabling INTx, MSI or MSI-X while another is active → EINVAL;
- *   count 0 + DATA_NONE|TRIGGER disables the active type.
- * - INTx is automasked: a delivered INTx masks the line (physical Command.INTxDisable) until
- *   UNMASK; unmasking while the line is still asserted re-signals and stays masked.
- * - The device owns every sink it accepted: replaced, de-assigned and torn-down sinks are
- *   closed. A rejected request takes no sink (the caller closes them).
+ * - Validation as vfio_set_irqs_validate_and_prepare: exactly one data type and one action,
+ *   index < 5 with a non-zero count, start/count inside it, sinks 0 (de-assign) or count,
+ *   bools exactly count. MSI/MSI-X MASK/UNMASK → ENOTTY; ERR/REQ take TRIGGER only.
+ * - One mode at a time (none / INTx / MSI / MSI-X): enabling another while one is active →
+ *   EINVAL; count 0 + DATA_NONE + TRIGGER disables the active index.
+ * - Doing what the host kernel does to the hardware: MSI → Multiple Message Enable + enable
+ *   in the physical flags; MSI-X → physical enable and the used table entries unmasked (and
+ *   masked/disabled again on teardown); INTx → physical INTx-Disable tracks the mask.
+ * - INTx is automasked: after one signal it stays masked until UNMASK.
+ * - Sinks the device lets go of (replaced, de-assigned, torn down) are closed.
  */
 import type { Card, CardInterrupt } from '../hw/card.js';
-import {
-  PCI_COMMAND,
-  PCI_COMMAND_INTX_DISABLE,
-  PCI_COMMAND_MEMORY,
-  PCI_MSI_FLAGS,
-  PCI_MSI_FLAGS_64BIT,
-  PCI_MSI_FLAGS_ENABLE,
-  PCI_MSI_FLAGS_MASKBIT,
-  PCI_MSI_FLAGS_QSIZE,
-  PCI_MSI_MASK_32,
-  PCI_MSI_MASK_64,
-  PCI_MSIX_BIR_MASK,
-  PCI_MSIX_ENTRY_SIZE,
-  PCI_MSIX_ENTRY_VECTOR_CTRL,
-  PCI_MSIX_FLAGS,
-  PCI_MSIX_FLAGS_ENABLE,
-  PCI_MSIX_FLAGS_MASKALL,
-  PCI_MSIX_FLAGS_QSIZE,
-  PCI_MSIX_TABLE,
-  PCI_STATUS,
-  PCI_STATUS_INTERRUPT,
-} from '../pci/constants.js';
-import type { IrqSink, SetIrqsRequest } from './device.js';
+import * as C from '../pci/constants.js';
+import type { IrqInfo, IrqSink, SetIrqsRequest } from './device.js';
 import { fail } from './errors.js';
-import { IrqSet, VfioPciIrq } from './uapi.js';
+import * as U from './uapi.js';
 
-export type IrqType = 'none' | 'intx' | 'msi' | 'msix';
+type Mode = 'none' | 'intx' | 'msi' | 'msix';
 
-/** Where the interrupt capabilities live (user-visible config offsets). */
-export interface IrqCaps {
-  msi: number | null;
-  msix: number | null;
+export interface IrqLayout {
+  intxPin: () => number;
+  msiCap: number | undefined;
+  msixCap: number | undefined;
+  /** True when ERR applies (PCIe device). */
+  isPcie: boolean;
 }
 
-const ACTIONS = IrqSet.ACTION_MASK | IrqSet.ACTION_UNMASK | IrqSet.ACTION_TRIGGER;
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}
 
-export class Interrupts {
-  type: IrqType = 'none';
-  /** The INTx trigger and resample (unmask) sinks. */
-  intxTrigger: IrqSink | null = null;
-  intxUnmask: IrqSink | null = null;
-  /** vfio's INTx mask state and the virtual Command.INTxDisable (virq_disabled). */
-  intxMasked = false;
-  virqDisabled = false;
-  /** MSI / MSI-X vector contexts (num_ctx = length). */
-  vectors: (IrqSink | null)[] = [];
-  /** log2 of the MSI vectors allocated (what MMC reads back). */
-  msiQmax = 0;
-  err: IrqSink | null = null;
-  req: IrqSink | null = null;
+export class IrqController {
+  private mode: Mode = 'none';
+  private intxTrigger: IrqSink | null = null;
+  private intxUnmaskSink: IrqSink | null = null;
+  private intxMasked = false;
+  private virqDisabled = false;
+  private vectors: (IrqSink | null)[] = [];
+  private qmax = 0;
+  private err: IrqSink | null = null;
+  private req: IrqSink | null = null;
 
   constructor(
     private readonly card: Card,
-    private readonly caps: () => IrqCaps,
-    private readonly countOf: (index: number) => number,
+    private readonly layout: IrqLayout,
   ) {}
 
-  // --- physical helpers -----------------------------------------------------------------
-
-  private setPhysIntxDisable(on: boolean): void {
-    const cmd = this.card.cfgRead(PCI_COMMAND, 2);
-    const want = on ? cmd | PCI_COMMAND_INTX_DISABLE : cmd & ~PCI_COMMAND_INTX_DISABLE;
-    if (want !== cmd) this.card.cfgWrite(PCI_COMMAND, 2, want);
+  /** Install the card handler (device open). */
+  attach(): void {
+    this.card.onInterrupt((irq) => this.deliver(irq));
   }
 
-  private intxAsserted(): boolean {
-    return (this.card.cfgRead(PCI_STATUS, 2) & PCI_STATUS_INTERRUPT) !== 0;
+  get msiActive(): boolean {
+    return this.mode === 'msi';
   }
 
-  /** Run `fn` with physical Memory Space enabled (vfio_pci_memory_lock_and_enable). */
-  private withMemory(fn: () => void): void {
-    const cmd = this.card.cfgRead(PCI_COMMAND, 2);
-    if (!(cmd & PCI_COMMAND_MEMORY)) this.card.cfgWrite(PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
-    try {
-      fn();
-    } finally {
-      if (!(cmd & PCI_COMMAND_MEMORY)) this.card.cfgWrite(PCI_COMMAND, 2, cmd);
-    }
+  get msiQmax(): number {
+    return this.qmax;
   }
 
-  /** Mask or unmask one vector in hardware, as the host's irq startup/shutdown does. */
-  private hwVectorMask(vector: number, masked: boolean): void {
-    const c = this.caps();
-    if (this.type === 'msix' && c.msix !== null) {
-      const table = this.card.cfgRead(c.msix + PCI_MSIX_TABLE, 4);
-      const bir = table & PCI_MSIX_BIR_MASK;
-      const at =
-        (table & ~PCI_MSIX_BIR_MASK) + vector * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL;
-      this.withMemory(() =>
-        this.card.barWrite(bir, at >>> 0, new Uint8Array([masked ? 1 : 0, 0, 0, 0])),
-      );
-    } else if (this.type === 'msi' && c.msi !== null) {
-      const flags = this.card.cfgRead(c.msi + PCI_MSI_FLAGS, 2);
-      if (!(flags & PCI_MSI_FLAGS_MASKBIT)) return;
-      const reg = c.msi + (flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
-      const bit = 2 ** vector;
-      const cur = this.card.cfgRead(reg, 4);
-      const isSet = Math.floor(cur / bit) % 2 === 1;
-      if (isSet !== masked) this.card.cfgWrite(reg, 4, (masked ? cur + bit : cur - bit) >>> 0);
-    }
+  /** Count of MSI vectors the hardware offers (2^MMC), 0 without the cap. */
+  private msiCount(): number {
+    if (this.layout.msiCap === undefined) return 0;
+    const flags = this.card.cfgRead(this.layout.msiCap + C.PCI_MSI_FLAGS, 2);
+    return 1 << ((flags & C.PCI_MSI_FLAGS_QMASK) >>> 1);
   }
 
-  // --- SET_IRQS ---------------------------------------------------------------------------
+  private msixCount(): number {
+    if (this.layout.msixCap === undefined) return 0;
+    const flags = this.card.cfgRead(this.layout.msixCap + C.PCI_MSIX_FLAGS, 2);
+    return (flags & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+  }
 
-  setIrqs(req: SetIrqsRequest): void {
-    const { flags, index, start, count } = req;
-    if (flags & ~(IrqSet.DATA_TYPE_MASK | IrqSet.ACTION_TYPE_MASK)) {
-      fail('EINVAL', `SET_IRQS flags 0x${flags.toString(16)} has unknown bits`);
-    }
-    if (!Number.isInteger(index) || index < 0 || index >= VfioPciIrq.NUM_IRQS) {
-      fail('EINVAL', `IRQ index ${index} out of range`);
-    }
-    const max = this.countOf(index);
-    if (
-      !Number.isInteger(start) ||
-      !Number.isInteger(count) ||
-      start < 0 ||
-      count < 0 ||
-      start >= max ||
-      start + count > max
-    ) {
-      fail('EINVAL', `IRQ range start ${start} count ${count} outside index ${index}'s ${max}`);
-    }
-    const data = flags & IrqSet.DATA_TYPE_MASK;
-    if (data !== IrqSet.DATA_NONE && data !== IrqSet.DATA_BOOL && data !== IrqSet.DATA_EVENTFD) {
-      fail('EINVAL', `SET_IRQS needs exactly one data type, got 0x${data.toString(16)}`);
-    }
-    if (data === IrqSet.DATA_BOOL && (req.bools?.length ?? 0) < count) {
-      fail('EINVAL', `SET_IRQS DATA_BOOL needs ${count} bools`);
-    }
-    const sinks = req.sinks ?? [];
-    if (data === IrqSet.DATA_EVENTFD && sinks.length !== 0 && sinks.length !== count) {
-      fail('EINVAL', `SET_IRQS DATA_EVENTFD needs 0 or ${count} eventfds, got ${sinks.length}`);
-    }
-    const action = flags & ACTIONS;
-    const one =
-      action === IrqSet.ACTION_MASK ||
-      action === IrqSet.ACTION_UNMASK ||
-      action === IrqSet.ACTION_TRIGGER;
-    if (!one) fail('ENOTTY', `SET_IRQS needs exactly one action, got 0x${action.toString(16)}`);
+  private count(index: number): number {
     switch (index) {
-      case VfioPciIrq.INTX:
-        if (action === IrqSet.ACTION_MASK) {
-          this.intxMaskReq(req, data);
-          return;
-        }
-        if (action === IrqSet.ACTION_UNMASK) {
-          this.intxUnmaskReq(req, data);
-          return;
-        }
-        this.intxTriggerReq(req, data);
+      case U.VFIO_PCI_INTX_IRQ_INDEX:
+        return this.layout.intxPin() !== 0 ? 1 : 0;
+      case U.VFIO_PCI_MSI_IRQ_INDEX:
+        return this.msiCount();
+      case U.VFIO_PCI_MSIX_IRQ_INDEX:
+        return this.msixCount();
+      case U.VFIO_PCI_ERR_IRQ_INDEX:
+        return this.layout.isPcie ? 1 : 0;
+      case U.VFIO_PCI_REQ_IRQ_INDEX:
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  info(index: number): IrqInfo {
+    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+      fail('EINVAL', `IRQ index ${index} does not exist`);
+    }
+    if (index === U.VFIO_PCI_ERR_IRQ_INDEX && !this.layout.isPcie) {
+      fail('EINVAL', 'ERR IRQ needs a PCIe device');
+    }
+    const flags =
+      index === U.VFIO_PCI_INTX_IRQ_INDEX
+        ? U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_MASKABLE | U.VFIO_IRQ_INFO_AUTOMASKED
+        : U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_NORESIZE;
+    return { index, flags, count: this.count(index) };
+  }
+
+  set(req: SetIrqsRequest): void {
+    const { flags, index, start, count } = req;
+    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+      fail('EINVAL', `IRQ index ${index} does not exist`);
+    }
+    if (flags & ~(U.VFIO_IRQ_SET_DATA_TYPE_MASK | U.VFIO_IRQ_SET_ACTION_TYPE_MASK)) {
+      fail('EINVAL', `unknown SET_IRQS flags 0x${flags.toString(16)}`);
+    }
+    if (popcount(flags & U.VFIO_IRQ_SET_DATA_TYPE_MASK) !== 1) {
+      fail('EINVAL', 'SET_IRQS needs exactly one data type');
+    }
+    if (popcount(flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK) !== 1) {
+      fail('EINVAL', 'SET_IRQS needs exactly one action');
+    }
+    const max = this.count(index);
+    if (max === 0) fail('EINVAL', `IRQ index ${index} has no interrupts`);
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0) {
+      fail('EINVAL', 'SET_IRQS start/count must be non-negative integers');
+    }
+    if (start >= max || count > max - start) {
+      fail('EINVAL', `SET_IRQS range ${start}+${count} exceeds ${max} interrupts`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_BOOL && req.bools?.length !== count) {
+      fail('EINVAL', `SET_IRQS DATA_BOOL needs ${count} bytes`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      const n = req.sinks?.length ?? 0;
+      if (n !== 0 && n !== count) fail('EINVAL', `SET_IRQS DATA_EVENTFD needs 0 or ${count} fds`);
+    }
+    const action = flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK;
+    switch (index) {
+      case U.VFIO_PCI_INTX_IRQ_INDEX:
+        if (action === U.VFIO_IRQ_SET_ACTION_MASK) this.intxMask(req);
+        else if (action === U.VFIO_IRQ_SET_ACTION_UNMASK) this.intxUnmask(req);
+        else this.intxTriggerSet(req);
         return;
-      case VfioPciIrq.MSI:
-      case VfioPciIrq.MSIX:
-        if (action !== IrqSet.ACTION_TRIGGER) fail('ENOTTY', 'MSI/MSI-X masking is not supported');
-        this.msiTriggerReq(req, data, index === VfioPciIrq.MSIX ? 'msix' : 'msi');
+      case U.VFIO_PCI_MSI_IRQ_INDEX:
+      case U.VFIO_PCI_MSIX_IRQ_INDEX:
+        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER)
+          fail('ENOTTY', 'MSI/MSI-X masking via SET_IRQS');
+        this.msiTrigger(req, index === U.VFIO_PCI_MSIX_IRQ_INDEX ? 'msix' : 'msi');
         return;
       default:
-        if (action !== IrqSet.ACTION_TRIGGER)
-          fail('ENOTTY', `index ${index} only supports TRIGGER`);
-        this.singleTriggerReq(req, data, index === VfioPciIrq.ERR ? 'err' : 'req');
-        return;
+        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
+        if (start !== 0 || count > 1) fail('EINVAL', 'ERR/REQ have one interrupt');
+        this.ctxTrigger(req, index === U.VFIO_PCI_ERR_IRQ_INDEX ? 'err' : 'req');
     }
   }
 
-  private intxTriggerReq(req: SetIrqsRequest, data: number): void {
-    if (this.type === 'intx' && req.count === 0 && data === IrqSet.DATA_NONE) {
-      this.intxDisable();
+  // --- INTx -----------------------------------------------------------------------------
+
+  private get intxIsMasked(): boolean {
+    return this.intxMasked || this.virqDisabled;
+  }
+
+  /** Physical INTx-Disable follows vfio's mask (PCI 2.3 masking). */
+  private syncIntxHw(): void {
+    const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
+    const want = this.mode === 'intx' ? !this.intxIsMasked : this.mode === 'none';
+    const disable = want ? 0 : C.PCI_COMMAND_INTX_DISABLE;
+    const next = (cmd & ~C.PCI_COMMAND_INTX_DISABLE) | disable;
+    if (next !== cmd) this.card.cfgWrite(C.PCI_COMMAND, 2, next);
+  }
+
+  /** The user's virtual INTx-Disable changed (config write). */
+  setVirqDisabled(disabled: boolean): void {
+    this.virqDisabled = disabled;
+    if (this.mode === 'intx') this.syncIntxHw();
+  }
+
+  private boolSet(req: SetIrqsRequest): boolean {
+    if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) return true;
+    return (req.bools?.[0] ?? 0) !== 0;
+  }
+
+  private intxMask(req: SetIrqsRequest): void {
+    if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
+      fail('EINVAL', 'INTx mask needs INTx enabled and start 0 count 1');
+    }
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) fail('EINVAL', 'INTx mask takes no eventfd');
+    if (this.boolSet(req)) {
+      this.intxMasked = true;
+      this.syncIntxHw();
+    }
+  }
+
+  private intxUnmask(req: SetIrqsRequest): void {
+    if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
+      fail('EINVAL', 'INTx unmask needs INTx enabled and start 0 count 1');
+    }
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      // Resample/unmask eventfd: kept (and closed later); this model cannot watch it.
+      this.replaceIntxUnmask(req.sinks?.[0] ?? null);
       return;
     }
-    if (!(this.type === 'intx' || this.type === 'none') || req.start !== 0 || req.count !== 1) {
+    if (this.boolSet(req)) this.unmaskIntx();
+  }
+
+  private unmaskIntx(): void {
+    if (!this.intxMasked) return;
+    this.intxMasked = false;
+    // Clearing the physical INTx-Disable re-delivers a still-asserted line (level).
+    this.syncIntxHw();
+  }
+
+  private replaceIntxUnmask(sink: IrqSink | null): void {
+    if (this.intxUnmaskSink && this.intxUnmaskSink !== sink) this.intxUnmaskSink.close();
+    this.intxUnmaskSink = sink;
+  }
+
+  private intxTriggerSet(req: SetIrqsRequest): void {
+    const { flags, start, count } = req;
+    if (this.mode === 'intx' && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+      this.disableAll();
+      return;
+    }
+    if ((this.mode !== 'intx' && this.mode !== 'none') || start !== 0 || count !== 1) {
       fail(
         'EINVAL',
-        `cannot set INTx trigger (active type ${this.type}, start ${req.start}, count ${req.count})`,
+        `INTx trigger not possible in mode ${this.mode} (start ${start} count ${count})`,
       );
     }
-    if (data === IrqSet.DATA_EVENTFD) {
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
       const sink = req.sinks?.[0] ?? null;
-      if (this.type !== 'intx') this.intxEnable();
-      if (this.intxTrigger !== sink) this.intxTrigger?.close();
+      if (this.intxTrigger && this.intxTrigger !== sink) this.intxTrigger.close();
       this.intxTrigger = sink;
-      return;
-    }
-    if (this.type !== 'intx') fail('EINVAL', 'INTx is not enabled');
-    if (data === IrqSet.DATA_NONE || req.bools?.[0]) this.sendIntx();
-  }
-
-  private intxMaskReq(req: SetIrqsRequest, data: number): void {
-    if (this.type !== 'intx' || req.start !== 0 || req.count !== 1)
-      fail('EINVAL', 'INTx is not enabled');
-    if (data === IrqSet.DATA_EVENTFD) fail('ENOTTY', 'INTx mask eventfd is not implemented');
-    if (data === IrqSet.DATA_NONE || req.bools?.[0]) this.intxMask();
-  }
-
-  private intxUnmaskReq(req: SetIrqsRequest, data: number): void {
-    if (this.type !== 'intx' || req.start !== 0 || req.count !== 1)
-      fail('EINVAL', 'INTx is not enabled');
-    if (data === IrqSet.DATA_EVENTFD) {
-      const sink = req.sinks?.[0] ?? null;
-      if (this.intxUnmask !== sink) this.intxUnmask?.close();
-      this.intxUnmask = sink;
-      return;
-    }
-    if (data === IrqSet.DATA_NONE || req.bools?.[0]) this.intxUnmaskNow();
-  }
-
-  private intxEnable(): void {
-    this.type = 'intx';
-    this.intxMasked = this.virqDisabled;
-    this.setPhysIntxDisable(this.intxMasked);
-  }
-
-  private intxDisable(): void {
-    this.intxTrigger?.close();
-    this.intxUnmask?.close();
-    this.intxTrigger = null;
-    this.intxUnmask = null;
-    this.intxMasked = false;
-    this.type = 'none';
-  }
-
-  private sendIntx(): void {
-    if (this.type === 'intx' && !this.virqDisabled) this.intxTrigger?.signal();
-  }
-
-  /** vfio_pci_intx_mask. */
-  intxMask(): void {
-    if (this.type !== 'intx') this.setPhysIntxDisable(true);
-    else if (!this.intxMasked) {
-      this.setPhysIntxDisable(true);
-      this.intxMasked = true;
-    }
-  }
-
-  /** vfio_pci_intx_unmask: a still-asserted line stays masked and is signalled again. */
-  intxUnmaskNow(): void {
-    if (this.type !== 'intx') {
-      this.setPhysIntxDisable(false);
-      return;
-    }
-    if (!this.intxMasked || this.virqDisabled) return;
-    if (this.intxAsserted()) {
-      this.sendIntx();
-      return;
-    }
-    this.setPhysIntxDisable(false);
-    this.intxMasked = false;
-  }
-
-  /** The virtual Command.INTxDisable changed (vfio_basic_config_write). */
-  virtualIntxDisable(disabled: boolean): void {
-    if (disabled && !this.virqDisabled) {
-      this.virqDisabled = true;
-      this.intxMask();
-    } else if (!disabled && this.virqDisabled) {
-      this.virqDisabled = false;
-      this.intxUnmaskNow();
-    }
-  }
-
-  private msiTriggerReq(req: SetIrqsRequest, data: number, kind: 'msi' | 'msix'): void {
-    if (this.type === kind && req.count === 0 && data === IrqSet.DATA_NONE) {
-      this.msiDisable();
-      return;
-    }
-    if (!(this.type === kind || this.type === 'none')) {
-      fail(
-        'EINVAL',
-        `cannot enable ${kind.toUpperCase()} while ${this.type.toUpperCase()} is active`,
-      );
-    }
-    if (data === IrqSet.DATA_EVENTFD) {
-      if (this.type === kind) {
-        if (req.start + req.count > this.vectors.length) {
-          fail(
-            'EINVAL',
-            `vectors ${req.start}..${req.start + req.count - 1} beyond the ${this.vectors.length} enabled`,
-          );
-        }
-      } else {
-        if (req.start + req.count === 0)
-          fail('EINVAL', `cannot enable ${kind.toUpperCase()} with 0 vectors`);
-        this.msiEnable(req.start + req.count, kind);
+      if (this.mode === 'none') {
+        this.mode = 'intx';
+        this.intxMasked = false;
       }
-      const sinks = req.sinks ?? [];
-      for (let i = 0; i < req.count; i++) this.setVector(req.start + i, sinks[i] ?? null);
+      this.syncIntxHw();
       return;
     }
-    if (this.type !== kind) fail('EINVAL', `${kind.toUpperCase()} is not enabled`);
-    for (let i = 0; i < req.count; i++) {
-      if (data === IrqSet.DATA_NONE || req.bools?.[i]) this.vectors[req.start + i]?.signal();
+    if (this.mode !== 'intx') fail('EINVAL', 'INTx is not enabled');
+    if (this.boolSet(req)) this.intxTrigger?.signal();
+  }
+
+  // --- MSI / MSI-X ----------------------------------------------------------------------
+
+  private msiTrigger(req: SetIrqsRequest, kind: 'msi' | 'msix'): void {
+    const { flags, start, count } = req;
+    if (this.mode === kind && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+      this.disableAll();
+      return;
+    }
+    if (this.mode !== kind && this.mode !== 'none') {
+      fail('EINVAL', `cannot enable ${kind} while ${this.mode} is active`);
+    }
+    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      if (this.mode === 'none') this.enableMsi(kind, start + count);
+      if (start + count > this.vectors.length) {
+        fail('EINVAL', `vectors ${start}+${count} beyond the ${this.vectors.length} enabled`);
+      }
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        const old = this.vectors[v] ?? null;
+        const sink = req.sinks?.[i] ?? null;
+        if (old && old !== sink) old.close();
+        this.vectors[v] = sink;
+      }
+      return;
+    }
+    if (this.mode !== kind) fail('EINVAL', `${kind} is not enabled`);
+    for (let i = 0; i < count; i++) {
+      const fire = flags & U.VFIO_IRQ_SET_DATA_NONE || (req.bools?.[i] ?? 0) !== 0;
+      if (fire) this.vectors[start + i]?.signal();
     }
   }
 
-  private msiEnable(nvec: number, kind: 'msi' | 'msix'): void {
-    const c = this.caps();
-    this.type = kind;
+  private enableMsi(kind: 'msi' | 'msix', nvec: number): void {
+    this.mode = kind;
     this.vectors = new Array<IrqSink | null>(nvec).fill(null);
-    if (kind === 'msi' && c.msi !== null) {
-      this.msiQmax = Math.ceil(Math.log2(nvec));
-      const flags = this.card.cfgRead(c.msi + PCI_MSI_FLAGS, 2);
-      for (let v = 0; v < 32; v++) this.hwVectorMask(v, true);
-      const want = (flags & ~PCI_MSI_FLAGS_QSIZE) | (this.msiQmax << 4) | PCI_MSI_FLAGS_ENABLE;
-      this.card.cfgWrite(c.msi + PCI_MSI_FLAGS, 2, want);
-    } else if (kind === 'msix' && c.msix !== null) {
-      const flags = this.card.cfgRead(c.msix + PCI_MSIX_FLAGS, 2);
-      this.card.cfgWrite(
-        c.msix + PCI_MSIX_FLAGS,
-        2,
-        (flags | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL,
-      );
+    if (kind === 'msi') this.qmax = Math.ceil(Math.log2(nvec));
+    this.programHw();
+  }
+
+  /** Put the hardware in the state the host kernel would have programmed (also after a reset). */
+  programHw(): void {
+    const card = this.card;
+    if (this.mode === 'msi' && this.layout.msiCap !== undefined) {
+      const f = this.layout.msiCap + C.PCI_MSI_FLAGS;
+      const hw = card.cfgRead(f, 2);
+      const next = (hw & ~C.PCI_MSI_FLAGS_QSIZE) | (this.qmax << 4) | C.PCI_MSI_FLAGS_ENABLE;
+      card.cfgWrite(f, 2, next);
+    } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
+      const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
+      card.cfgWrite(f, 2, card.cfgRead(f, 2) | C.PCI_MSIX_FLAGS_ENABLE);
+      this.setMsixEntries(this.vectors.length, false);
+    }
+    this.syncIntxHw();
+  }
+
+  /** Mask/unmask the first `n` physical MSI-X entries (host kernel's table programming). */
+  private setMsixEntries(n: number, masked: boolean): void {
+    const cap = this.layout.msixCap;
+    if (cap === undefined) return;
+    const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
+    const bir = tbl & C.PCI_MSIX_BIR_MASK;
+    const base = tbl & C.PCI_MSIX_OFFSET_MASK;
+    // The host reaches the table whatever the guest did to MSE: decode on for the writes.
+    const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
+    if (!(cmd & C.PCI_COMMAND_MEMORY))
+      this.card.cfgWrite(C.PCI_COMMAND, 2, cmd | C.PCI_COMMAND_MEMORY);
+    const word = new Uint8Array([masked ? 1 : 0, 0, 0, 0]);
+    for (let v = 0; v < n; v++) {
+      const at = base + v * C.PCI_MSIX_ENTRY_SIZE + C.PCI_MSIX_ENTRY_VECTOR_CTRL;
+      this.card.barWrite(bir, at, word);
+    }
+    if (!(cmd & C.PCI_COMMAND_MEMORY)) {
+      const now = this.card.cfgRead(C.PCI_COMMAND, 2);
+      this.card.cfgWrite(C.PCI_COMMAND, 2, now & ~C.PCI_COMMAND_MEMORY);
     }
   }
 
-  private setVector(vector: number, sink: IrqSink | null): void {
-    const old = this.vectors[vector] ?? null;
-    if (old && old !== sink) old.close();
-    this.vectors[vector] = sink;
-    this.hwVectorMask(vector, sink === null);
-  }
-
-  private msiDisable(): void {
-    const c = this.caps();
-    for (let v = 0; v < this.vectors.length; v++) if (this.vectors[v]) this.setVector(v, null);
-    if (this.type === 'msi' && c.msi !== null) {
-      const flags = this.card.cfgRead(c.msi + PCI_MSI_FLAGS, 2);
-      this.card.cfgWrite(c.msi + PCI_MSI_FLAGS, 2, flags & ~PCI_MSI_FLAGS_ENABLE);
-    } else if (this.type === 'msix' && c.msix !== null) {
-      const flags = this.card.cfgRead(c.msix + PCI_MSIX_FLAGS, 2);
-      this.card.cfgWrite(c.msix + PCI_MSIX_FLAGS, 2, flags & ~PCI_MSIX_FLAGS_ENABLE);
+  private disableHw(): void {
+    if (this.mode === 'msi' && this.layout.msiCap !== undefined) {
+      const f = this.layout.msiCap + C.PCI_MSI_FLAGS;
+      const hw = this.card.cfgRead(f, 2);
+      this.card.cfgWrite(f, 2, hw & ~(C.PCI_MSI_FLAGS_ENABLE | C.PCI_MSI_FLAGS_QSIZE));
+    } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
+      this.setMsixEntries(this.vectors.length, true);
+      const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
+      this.card.cfgWrite(f, 2, this.card.cfgRead(f, 2) & ~C.PCI_MSIX_FLAGS_ENABLE);
     }
-    this.vectors = [];
-    this.type = 'none';
   }
 
-  /** ERR / REQ (vfio_pci_set_ctx_trigger_single). */
-  private singleTriggerReq(req: SetIrqsRequest, data: number, which: 'err' | 'req'): void {
-    if (req.start !== 0 || req.count > 1) fail('EINVAL', `${which} takes one vector`);
-    const cur = this[which];
-    if (data === IrqSet.DATA_NONE) {
-      if (cur && req.count) cur.signal();
-      else if (cur) {
-        cur.close();
-        this[which] = null;
-      }
+  // --- ERR / REQ ------------------------------------------------------------------------
+
+  private ctxTrigger(req: SetIrqsRequest, which: 'err' | 'req'): void {
+    const cur = which === 'err' ? this.err : this.req;
+    const set = (s: IrqSink | null): void => {
+      if (cur && cur !== s) cur.close();
+      if (which === 'err') this.err = s;
+      else this.req = s;
+    };
+    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+      set(req.sinks?.[0] ?? null);
       return;
     }
-    if (!req.count) fail('EINVAL', `${which} needs count 1`);
-    if (data === IrqSet.DATA_BOOL) {
-      if (req.bools?.[0]) cur?.signal();
+    if (req.count === 0) {
+      if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) set(null);
       return;
     }
-    const sink = req.sinks?.[0] ?? null;
-    if (cur && cur !== sink) cur.close();
-    this[which] = sink;
+    if (this.boolSet(req)) cur?.signal();
   }
 
-  // --- delivery and teardown ------------------------------------------------------------
+  // --- routing and teardown -------------------------------------------------------------
 
-  /** An interrupt the card raised (installed with card.onInterrupt). */
-  deliver(irq: CardInterrupt): void {
+  private deliver(irq: CardInterrupt): void {
     if (irq.kind === 'intx') {
-      if (this.type !== 'intx' || this.intxMasked) return;
-      this.setPhysIntxDisable(true);
+      if (this.mode !== 'intx' || this.intxIsMasked) return;
+      this.intxTrigger?.signal();
+      // Automask (vfio_intx_handler + pci_check_and_mask_intx).
       this.intxMasked = true;
-      this.sendIntx();
+      this.syncIntxHw();
       return;
     }
-    if (irq.kind !== this.type) return;
+    if (irq.kind !== this.mode) return;
     this.vectors[irq.vector]?.signal();
   }
 
-  /** Signal the REQ sink (the host asks the user to release the device). */
-  request(): void {
-    this.req?.signal();
-  }
-
-  /** Tear everything down and close every sink (device close). */
-  teardown(): void {
-    if (this.type === 'intx') this.intxDisable();
-    else if (this.type === 'msi' || this.type === 'msix') this.msiDisable();
-    this.err?.close();
-    this.req?.close();
-    this.err = null;
-    this.req = null;
-    this.virqDisabled = false;
+  /** Tear down the active mode (hardware back to masked/disabled), closing its sinks. */
+  disableAll(): void {
+    this.disableHw();
+    for (const s of this.vectors) s?.close();
+    this.vectors = [];
+    this.qmax = 0;
+    this.intxTrigger?.close();
+    this.intxTrigger = null;
+    this.replaceIntxUnmask(null);
     this.intxMasked = false;
+    this.mode = 'none';
   }
 
-  /** Vectors the MSI capability offers in hardware (2^MMC), 0 without one. */
-  static msiCount(card: Card, msi: number | null): number {
-    if (msi === null) return 0;
-    return 1 << ((card.cfgRead(msi + PCI_MSI_FLAGS, 2) >> 1) & 0x7);
-  }
-
-  /** MSI-X table size + 1, 0 without the capability. */
-  static msixCount(card: Card, msix: number | null): number {
-    if (msix === null) return 0;
-    return (card.cfgRead(msix + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1;
+  /** Device close: everything torn down, every sink closed, handler removed. */
+  release(): void {
+    this.disableAll();
+    this.err?.close();
+    this.err = null;
+    this.req?.close();
+    this.req = null;
+    this.card.onInterrupt(null);
   }
 }

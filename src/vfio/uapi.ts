@@ -1,84 +1,68 @@
 /**
- * VFIO uAPI values (include/uapi/linux/vfio.h) as the vfio-pci device fd exposes them:
- * ioctl numbers, region and IRQ indexes, info flags, capability ids, SET_IRQS flag bits,
- * structure sizes and the vfio-pci file-offset encoding.
+ * VFIO uAPI numbers (include/uapi/linux/vfio.h) the device model and the server share:
+ * region and IRQ indexes, info flags, capability IDs and SET_IRQS flag bits.
  *
- * Rules: values are copied exactly from the header; pure data, no logic beyond the offset
- * encoding helpers. The server may import this file (constants only).
+ * Rules: values only, copied exactly from the uapi header; no behaviour.
  */
 
-/** ioctl numbers: _IO(';', 100 + n). */
-export const VfioIoctl = {
-  GET_API_VERSION: 0x3b64,
-  DEVICE_GET_INFO: 0x3b6b,
-  DEVICE_GET_REGION_INFO: 0x3b6c,
-  DEVICE_GET_IRQ_INFO: 0x3b6d,
-  DEVICE_SET_IRQS: 0x3b6e,
-  DEVICE_RESET: 0x3b6f,
-  DEVICE_GET_PCI_HOT_RESET_INFO: 0x3b70,
-  DEVICE_PCI_HOT_RESET: 0x3b71,
-  DEVICE_IOEVENTFD: 0x3b74,
-  DEVICE_FEATURE: 0x3b75,
-} as const;
+/** Region indexes of a vfio-pci device. */
+export const VFIO_PCI_BAR0_REGION_INDEX = 0;
+export const VFIO_PCI_BAR5_REGION_INDEX = 5;
+export const VFIO_PCI_ROM_REGION_INDEX = 6;
+export const VFIO_PCI_CONFIG_REGION_INDEX = 7;
+export const VFIO_PCI_VGA_REGION_INDEX = 8;
+export const VFIO_PCI_NUM_REGIONS = 9;
 
-/** vfio-pci region indexes. */
-export const VfioPciRegion = {
-  BAR0: 0,
-  BAR1: 1,
-  BAR2: 2,
-  BAR3: 3,
-  BAR4: 4,
-  BAR5: 5,
-  ROM: 6,
-  CONFIG: 7,
-  VGA: 8,
-  NUM_REGIONS: 9,
-} as const;
+/** IRQ indexes of a vfio-pci device. */
+export const VFIO_PCI_INTX_IRQ_INDEX = 0;
+export const VFIO_PCI_MSI_IRQ_INDEX = 1;
+export const VFIO_PCI_MSIX_IRQ_INDEX = 2;
+export const VFIO_PCI_ERR_IRQ_INDEX = 3;
+export const VFIO_PCI_REQ_IRQ_INDEX = 4;
+export const VFIO_PCI_NUM_IRQS = 5;
 
-/** vfio-pci IRQ indexes. */
-export const VfioPciIrq = { INTX: 0, MSI: 1, MSIX: 2, ERR: 3, REQ: 4, NUM_IRQS: 5 } as const;
-
-/** struct vfio_device_info flags. */
-export const DeviceFlags = { RESET: 0x1, PCI: 0x2, PLATFORM: 0x4, CAPS: 0x80 } as const;
-
-/** struct vfio_region_info flags. */
-export const RegionFlags = { READ: 0x1, WRITE: 0x2, MMAP: 0x4, CAPS: 0x8 } as const;
-
-/** Region-info capability ids (each with version 1 here). */
-export const RegionCap = { SPARSE_MMAP: 1, TYPE: 2, MSIX_MAPPABLE: 3 } as const;
-
-/** struct vfio_irq_info flags. */
-export const IrqFlags = { EVENTFD: 0x1, MASKABLE: 0x2, AUTOMASKED: 0x4, NORESIZE: 0x8 } as const;
-
-/** struct vfio_irq_set flags: one data type and one action. */
-export const IrqSet = {
-  DATA_NONE: 0x1,
-  DATA_BOOL: 0x2,
-  DATA_EVENTFD: 0x4,
-  ACTION_MASK: 0x8,
-  ACTION_UNMASK: 0x10,
-  ACTION_TRIGGER: 0x20,
-  DATA_TYPE_MASK: 0x7,
-  ACTION_TYPE_MASK: 0x38,
-} as const;
-
-/** Structure sizes in bytes. */
-export const VfioSizes = {
-  DEVICE_INFO: 24,
-  REGION_INFO: 32,
-  IRQ_INFO: 16,
-  /** Capability header: id u16, version u16, next u32. */
-  CAP_HEADER: 8,
-  /** Sparse-mmap cap with no areas: header + nr_areas u32 + reserved u32. */
-  SPARSE_MMAP_BASE: 16,
-  SPARSE_MMAP_AREA: 16,
-} as const;
-
-/** vfio-pci file-offset encoding (kernel-internal; users take region_info.offset). */
+/** Kernel-internal file-offset encoding: region index << 40. */
 export const VFIO_PCI_OFFSET_SHIFT = 40;
-export const VFIO_PCI_OFFSET_MASK = 2 ** 40 - 1;
 
-/** File offset of region `index`. */
+/** Region offset of `index` as the kernel reports it in region_info.offset. */
 export function regionOffset(index: number): bigint {
   return BigInt(index) << BigInt(VFIO_PCI_OFFSET_SHIFT);
 }
+
+/** struct vfio_device_info flags. */
+export const VFIO_DEVICE_FLAGS_RESET = 0x1;
+export const VFIO_DEVICE_FLAGS_PCI = 0x2;
+export const VFIO_DEVICE_FLAGS_CAPS = 0x80;
+
+/** struct vfio_region_info flags. */
+export const VFIO_REGION_INFO_FLAG_READ = 0x1;
+export const VFIO_REGION_INFO_FLAG_WRITE = 0x2;
+export const VFIO_REGION_INFO_FLAG_MMAP = 0x4;
+export const VFIO_REGION_INFO_FLAG_CAPS = 0x8;
+
+/** Region-info capability IDs. */
+export const VFIO_REGION_INFO_CAP_SPARSE_MMAP = 1;
+export const VFIO_REGION_INFO_CAP_TYPE = 2;
+export const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
+
+/** Sizes of the fixed structures. */
+export const VFIO_REGION_INFO_SIZE = 32;
+export const VFIO_INFO_CAP_HEADER_SIZE = 8;
+
+/** struct vfio_irq_info flags. */
+export const VFIO_IRQ_INFO_EVENTFD = 0x1;
+export const VFIO_IRQ_INFO_MASKABLE = 0x2;
+export const VFIO_IRQ_INFO_AUTOMASKED = 0x4;
+export const VFIO_IRQ_INFO_NORESIZE = 0x8;
+
+/** struct vfio_irq_set flags: one data type and one action. */
+export const VFIO_IRQ_SET_DATA_NONE = 0x1;
+export const VFIO_IRQ_SET_DATA_BOOL = 0x2;
+export const VFIO_IRQ_SET_DATA_EVENTFD = 0x4;
+export const VFIO_IRQ_SET_ACTION_MASK = 0x8;
+export const VFIO_IRQ_SET_ACTION_UNMASK = 0x10;
+export const VFIO_IRQ_SET_ACTION_TRIGGER = 0x20;
+export const VFIO_IRQ_SET_DATA_TYPE_MASK =
+  VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD;
+export const VFIO_IRQ_SET_ACTION_TYPE_MASK =
+  VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_ACTION_TRIGGER;

@@ -1,0 +1,70 @@
+/**
+ * src/nvgrace: the nvgrace-gpu VFIO variant driver. createNvgraceDevice is its probe: the
+ * readiness wait, the ACPI check (fallback to the plain core), Hopper/Blackwell detection
+ * and the memory layout.
+ *
+ * Rules (nvgrace-gpu.md §1.1, §7): 6.9 has no wait; 6.14 waits but ignores a timeout; ≥6.19
+ * fails probe with ETIME. No ACPI memory (or size 0) → the plain core named
+ * "nvgrace-gpu-vfio-pci-core". Layout errors (EOVERFLOW/EINVAL) fail probe.
+ */
+import type { Card } from '../hw/card.js';
+import type { Clock } from '../hw/clock.js';
+import { findDvsec } from '../pci/walk.js';
+import type { VfioDevice } from '../vfio/device.js';
+import { fail } from '../vfio/errors.js';
+import { VfioPciDevice } from '../vfio/pci-device.js';
+import { BANDS, type KernelBand } from './kernel-bands.js';
+import { computeLayout } from './layout.js';
+import { waitReady } from './readiness.js';
+import { NvgraceDevice } from './variant.js';
+
+export * from './fake-bar.js';
+export * from './kernel-bands.js';
+export * from './layout.js';
+export { validateMmap } from './mmap.js';
+export { cardReady, waitReady } from './readiness.js';
+export { NvgraceDevice } from './variant.js';
+
+export const NV_VENDOR_ID = 0x10de;
+export const NV_DVSEC_ID_MIG = 3;
+export const NV_DVSEC_MIG_REG = 0xa;
+export const VARIANT_NAME = 'nvgrace-gpu-vfio-pci';
+export const CORE_NAME = 'nvgrace-gpu-vfio-pci-core';
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+/** DVSEC ID 3 bit 0 (MIG_SUPPORTED_WITH_CACHED_RESMEM); false when the DVSEC is absent. */
+export function readDvsecMigBit(card: Card): boolean {
+  const read = (o: number, s: 1 | 2 | 4): number => card.cfgRead(o, s);
+  const at = findDvsec(read, NV_VENDOR_ID, NV_DVSEC_ID_MIG, card.cfgSize);
+  if (at === null) return false;
+  return (card.cfgRead(at + NV_DVSEC_MIG_REG, 2) & 0x1) !== 0;
+}
+
+export interface CreateNvgraceOptions {
+  card: Card;
+  kernel: KernelBand;
+  clock: Clock;
+}
+
+export async function createNvgraceDevice(opts: CreateNvgraceOptions): Promise<VfioDevice> {
+  const { card, kernel, clock } = opts;
+  const band = BANDS[kernel];
+  if (!band) fail('EINVAL', `unknown kernel band ${String(kernel)}`);
+  if (band.probeWait) {
+    const ok = await waitReady(card, clock);
+    if (!ok && band.probeTimeoutFatal) fail('ETIME', 'GPU not ready within 30 s at probe');
+  }
+  const id = `${hex4(card.vendorId)}:${hex4(card.deviceId)}`;
+  const acpi = card.acpi;
+  if (!acpi || acpi.memSize === 0) {
+    return new VfioPciDevice(card, { name: `${CORE_NAME} ${id}` });
+  }
+  const layout = computeLayout({
+    memlength: acpi.memSize,
+    band: kernel,
+    dvsecMigBit: readDvsecMigBit(card),
+  });
+  const core = new VfioPciDevice(card);
+  return new NvgraceDevice(core, layout, kernel, `${VARIANT_NAME} ${id}`);
+}

@@ -1,0 +1,43 @@
+import { type CreateCardOptions, createCard, ManualClock } from '../../src/hw/index.js';
+import type { KernelBand } from '../../src/nvgrace/index.js';
+import { createNvgraceDevice, NvgraceDevice } from '../../src/nvgrace/index.js';
+import type { VfioDevice } from '../../src/vfio/device.js';
+
+export const GiB = 2 ** 30;
+export const CFG = 7;
+
+export interface Rig {
+  clock: ManualClock;
+  card: ReturnType<typeof createCard>;
+  dev: VfioDevice;
+}
+
+/** A probed and opened device on a ManualClock (ready at once unless told otherwise). */
+export async function rig(
+  opts: Partial<CreateCardOptions> & { kernel?: KernelBand } = {},
+): Promise<Rig> {
+  const clock = new ManualClock();
+  const card = createCard({ profile: 'gh200', ...opts, clock });
+  const dev = await createNvgraceDevice({ card, kernel: opts.kernel ?? '6.19', clock });
+  await dev.open();
+  return { clock, card, dev };
+}
+
+export function variant(dev: VfioDevice): NvgraceDevice {
+  if (!(dev instanceof NvgraceDevice)) throw new Error('not the variant');
+  return dev;
+}
+
+export function u32(b: Uint8Array, at = 0): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+}
+
+export function le32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
+
+export async function cfgRead32(dev: VfioDevice, at: number): Promise<number> {
+  return u32(await dev.read(CFG, at, 4));
+}
