@@ -37,6 +37,7 @@ interface Attached {
   session: ServerSession;
   reader: FrameReader;
   queue: ReadEvent[];
+  /** True while a handler's Promise (or the device open) is pending. */
   busy: boolean;
   closing: boolean;
 }
@@ -88,6 +89,15 @@ export class ServerEndpoint {
       return;
     }
     this.served++;
+    // The kernel opens the device fd when a VMM attaches: function reset, fake BARs zeroed.
+    let opened: ReturnType<VfioDevice['open']>;
+    try {
+      opened = this.options.device.open();
+    } catch (e) {
+      this.log('error', `device open failed: ${(e as Error).message}`);
+      conn.close();
+      return;
+    }
     const session = new ServerSession(this.options.device, this.options.host, {
       limits: this.options.limits ?? {},
       log: this.log,
@@ -95,6 +105,19 @@ export class ServerEndpoint {
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
     const a: Attached = { conn, session, reader, queue: [], busy: false, closing: false };
     this.current = a;
+    if (opened instanceof Promise) {
+      a.busy = true;
+      opened.then(
+        () => {
+          a.busy = false;
+          this.pump(a);
+        },
+        (e: Error) => {
+          this.log('error', `device open failed: ${e.message}`);
+          a.conn.close();
+        },
+      );
+    }
     this.log('info', 'client attached');
     conn.onData((chunk, fds) => {
       for (const ev of reader.push(chunk, fds)) a.queue.push(ev);
