@@ -13,16 +13,22 @@ export function formatBanner(
   where: { socketPath: string | undefined; guestMemory?: number | undefined },
 ): string {
   const lines: string[] = [];
-  lines.push(`nvgrace-user: serving ${s.description} [${hex4(s.vendorId)}:${hex4(s.deviceId)}]`);
+  const ids = `${hex4(s.vendorId)}:${hex4(s.deviceId)}`;
+  // Profile descriptions name their ids already; an overridden profile may not.
+  lines.push(
+    `nvgrace-user: serving ${s.description}${s.description.includes(ids) ? '' : ` [${ids}]`}`,
+  );
   lines.push(`  driver model: ${s.name}, host kernel band ${s.kernel}`);
   lines.push(
     `  device memory: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
   );
   for (const b of s.bars) {
     const mem =
-      b.memory !== undefined
-        ? `, real memory ${formatSize(b.memory)}, padding ${formatSize(b.size - b.memory)} reads 0xFF`
-        : '';
+      b.memory === undefined
+        ? ''
+        : b.memory < b.size
+          ? `, real memory ${formatSize(b.memory)}, padding ${formatSize(b.size - b.memory)} reads 0xFF`
+          : `, real memory ${formatSize(b.memory)} (no padding)`;
     lines.push(
       `  BAR${b.index}: ${formatSize(b.size)} 64-bit prefetchable, ${b.kind}${mem}${b.mappable ? ', mmap through fd' : ', trapped'}`,
     );
