@@ -31,6 +31,7 @@ import type {
 import { fail } from './errors.js';
 import { IrqController } from './irqs.js';
 import { buildRegionInfo } from './region-info.js';
+import { saveConfigState } from './saved-state.js';
 import * as U from './uapi.js';
 
 export interface VfioPciDeviceOptions {
@@ -161,9 +162,15 @@ export class VfioPciDevice implements VfioDevice {
       fail('EINVAL', `BAR ${index} offset ${offset} is outside its ${size} bytes`);
     }
     if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`);
+    const n = Math.min(length, size - offset);
     const bar = this.card.bars[index];
-    if (bar && !bar.io && !this.memoryEnabled) fail('EIO', `BAR ${index}: memory decode disabled`);
-    return Math.min(length, size - offset);
+    // The MSI-X table range is filled/dropped without touching the device: no memory check.
+    const t = this.msixTableRange(index);
+    const inTable = t !== null && offset >= t[0] && offset + n <= t[1];
+    if (bar && !bar.io && !this.memoryEnabled && !inTable) {
+      fail('EIO', `BAR ${index}: memory decode disabled`);
+    }
+    return n;
   }
 
   read(index: number, offset: number, length: number): Uint8Array {
@@ -171,8 +178,8 @@ export class VfioPciDevice implements VfioDevice {
     if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
       const n = this.checkBar(index, offset, length);
       const out = new Uint8Array(n);
-      this.card.barRead(index, offset, out);
       const t = this.msixTableRange(index);
+      if (!t || offset < t[0] || offset + n > t[1]) this.card.barRead(index, offset, out);
       if (t) {
         const s = Math.max(t[0], offset);
         const e = Math.min(t[1], offset + n);
@@ -218,12 +225,14 @@ export class VfioPciDevice implements VfioDevice {
 
   /**
    * A function reset the core performs (ioctl or FLR through config): hardware reset with the
-   * PCI core's save/restore of the command register (pci_try_reset_function), vconfig kept,
-   * interrupt programming restored.
+   * PCI core's save/restore (pci_try_reset_function: command register, saved-state.ts
+   * registers), vconfig kept, interrupt programming restored.
    */
   functionReset(): void {
     const saved = this.card.cfgRead(C.PCI_COMMAND, 2);
+    const restore = saveConfigState(this.card);
     this.card.reset();
+    restore();
     const keep = C.PCI_COMMAND_MEMORY | C.PCI_COMMAND_IO | C.PCI_COMMAND_MASTER;
     const hw = this.card.cfgRead(C.PCI_COMMAND, 2);
     this.card.cfgWrite(C.PCI_COMMAND, 2, (hw & ~keep) | (saved & keep));
