@@ -4,7 +4,7 @@
  *
  * Ownership rules: sinkFromFd and dmaRegionFromFd take ownership of the fd when they return
  * (closing the returned object closes the fd); if they throw, the fd is still the session's
- * and it closes it with closeFd.
+ * and it closes it with closeFd. A refused fd is reported with FdRefusedError.
  */
 import type { IrqSink } from '../../vfio/device.js';
 
@@ -13,6 +13,14 @@ export interface DmaRegionAccess {
   read(offset: number, length: number): Uint8Array;
   write(offset: number, data: Uint8Array): void;
   close(): void;
+}
+
+/**
+ * Thrown by HostOps when an fd the client sent is not what it must be (not an eventfd, a file
+ * shorter than its DMA window): the client's fault, answered EINVAL (not a server failure).
+ */
+export class FdRefusedError extends Error {
+  override readonly name = 'FdRefusedError';
 }
 
 export interface HostOps {

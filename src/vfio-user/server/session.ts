@@ -29,7 +29,7 @@ import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
 import { unmapAll } from './handle-dma.js';
-import type { HostOps, Reply, SessionLogger } from './host.js';
+import { FdRefusedError, type HostOps, type Reply, type SessionLogger } from './host.js';
 
 export interface SessionOptions {
   limits?: Partial<ServerLimits>;
@@ -202,7 +202,11 @@ export class ServerSession {
     const failed = (e: unknown): Reply | null => {
       bag.closeRest(this.host, this.ctx.log);
       const [errno, message] = errorOf(e);
-      if (!(e instanceof VfioError) && !(e instanceof ProtocolError)) {
+      if (
+        !(e instanceof VfioError) &&
+        !(e instanceof ProtocolError) &&
+        !(e instanceof FdRefusedError)
+      ) {
         this.ctx.log(
           'error',
           `${commandName(header.command)} handler bug: ${(e as Error)?.stack ?? String(e)}`,
@@ -222,5 +226,6 @@ export class ServerSession {
 function errorOf(e: unknown): [number, string] {
   if (e instanceof VfioError || e instanceof ProtocolError)
     return [e.errno > 0 ? e.errno : Errno.EINVAL, e.message];
+  if (e instanceof FdRefusedError) return [Errno.EINVAL, e.message];
   return [Errno.EIO, e instanceof Error ? e.message : String(e)];
 }
