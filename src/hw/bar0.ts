@@ -45,12 +45,12 @@ export interface Bar0Host {
   readonly msix: MsixTable;
 }
 
-/** Copy the part of a `len`-byte register at `reg` that overlaps the access into `target`. */
+/** Copy the part of a register (bytes at `reg`) that overlaps the access into `target`. */
 function overlay(reg: number, bytes: Uint8Array, offset: number, target: Uint8Array): void {
   const start = Math.max(reg, offset);
   const end = Math.min(reg + bytes.length, offset + target.length);
-  if (start >= end) return;
-  target.set(bytes.subarray(start - reg, end - reg), start - offset);
+  // A byte loop: accesses are a few bytes, and subarray()+set() would allocate per read.
+  for (let p = start; p < end; p++) target[p - offset] = bytes[p - reg]!;
 }
 
 function le32(value: number): Uint8Array {
@@ -58,6 +58,10 @@ function le32(value: number): Uint8Array {
   new DataView(b.buffer).setUint32(0, value >>> 0, true);
   return b;
 }
+
+const READY = le32(GPU_READY_VALUE);
+const ZERO4 = new Uint8Array(4);
+const ZERO8 = new Uint8Array(8);
 
 function overlaps(reg: number, len: number, offset: number, n: number): boolean {
   return reg < offset + n && offset < reg + len;
@@ -86,14 +90,27 @@ export class Bar0 {
   /** Caller keeps [offset, offset + target.length) inside the BAR. */
   read(offset: number, target: Uint8Array): void {
     this.scratch.readInto(offset, target);
-    const ready = this.host.readiness();
-    overlay(NV_PMC_BOOT_0, this.boot0, offset, target);
-    overlay(NV_PMC_BOOT_42, this.boot42, offset, target);
-    overlay(C2C_LINK_STATUS, le32(ready.c2cLinkReady ? GPU_READY_VALUE : 0), offset, target);
-    overlay(HBM_TRAINING_STATUS, le32(ready.hbmTrainingDone ? GPU_READY_VALUE : 0), offset, target);
-    overlay(this.cfg.msixTableOffset, this.host.msix.table, offset, target);
-    overlay(this.cfg.msixPbaOffset, this.host.msix.pba, offset, target);
-    overlay(EMU_IRQ_TRIGGER, new Uint8Array(8), offset, target);
+    const n = target.length;
+    // Only the registers the access touches are looked at (a register read is the hot path).
+    if (overlaps(NV_PMC_BOOT_0, 4, offset, n)) overlay(NV_PMC_BOOT_0, this.boot0, offset, target);
+    if (overlaps(NV_PMC_BOOT_42, 4, offset, n)) {
+      overlay(NV_PMC_BOOT_42, this.boot42, offset, target);
+    }
+    const c2c = overlaps(C2C_LINK_STATUS, 4, offset, n);
+    const hbm = overlaps(HBM_TRAINING_STATUS, 4, offset, n);
+    if (c2c || hbm) {
+      const ready = this.host.readiness();
+      if (c2c) overlay(C2C_LINK_STATUS, ready.c2cLinkReady ? READY : ZERO4, offset, target);
+      if (hbm) overlay(HBM_TRAINING_STATUS, ready.hbmTrainingDone ? READY : ZERO4, offset, target);
+    }
+    const msix = this.host.msix;
+    if (overlaps(this.cfg.msixTableOffset, msix.table.length, offset, n)) {
+      overlay(this.cfg.msixTableOffset, msix.table, offset, target);
+    }
+    if (overlaps(this.cfg.msixPbaOffset, msix.pba.length, offset, n)) {
+      overlay(this.cfg.msixPbaOffset, msix.pba, offset, target);
+    }
+    if (overlaps(EMU_IRQ_TRIGGER, 8, offset, n)) overlay(EMU_IRQ_TRIGGER, ZERO8, offset, target);
   }
 
   /** Caller keeps [offset, offset + data.length) inside the BAR. */
