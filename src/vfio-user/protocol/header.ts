@@ -24,13 +24,18 @@ export interface Frame {
 }
 
 export function decodeHeader(bytes: Uint8Array, offset = 0): Header {
-  const v = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_SIZE);
+  if (offset < 0 || offset + HEADER_SIZE > bytes.length) {
+    throw new RangeError(`no 16-byte header at offset ${offset}`);
+  }
+  const b = bytes;
+  const o = offset;
+  // Byte reads: no DataView per message.
   return {
-    msgId: v.getUint16(0, true),
-    command: v.getUint16(2, true),
-    size: v.getUint32(4, true),
-    flags: v.getUint32(8, true),
-    error: v.getUint32(12, true),
+    msgId: b[o]! | (b[o + 1]! << 8),
+    command: b[o + 2]! | (b[o + 3]! << 8),
+    size: (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24)) >>> 0,
+    flags: (b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16) | (b[o + 11]! << 24)) >>> 0,
+    error: (b[o + 12]! | (b[o + 13]! << 8) | (b[o + 14]! << 16) | (b[o + 15]! << 24)) >>> 0,
   };
 }
 
@@ -38,13 +43,36 @@ export function encodeHeader(
   h: Header,
   target: Uint8Array = new Uint8Array(HEADER_SIZE),
 ): Uint8Array {
-  const v = new DataView(target.buffer, target.byteOffset, HEADER_SIZE);
-  v.setUint16(0, h.msgId & 0xffff, true);
-  v.setUint16(2, h.command & 0xffff, true);
-  v.setUint32(4, h.size >>> 0, true);
-  v.setUint32(8, h.flags >>> 0, true);
-  v.setUint32(12, h.error >>> 0, true);
+  writeHeader(target, h.msgId, h.command, h.size, h.flags, h.error);
   return target;
+}
+
+/** The 16 header bytes, little-endian, written byte by byte (no DataView or object per message). */
+function writeHeader(
+  t: Uint8Array,
+  msgId: number,
+  command: number,
+  size: number,
+  flags: number,
+  error: number,
+): void {
+  if (t.length < HEADER_SIZE) throw new RangeError('header target below 16 bytes');
+  t[0] = msgId;
+  t[1] = msgId >>> 8;
+  t[2] = command;
+  t[3] = command >>> 8;
+  t[4] = size;
+  t[5] = size >>> 8;
+  t[6] = size >>> 16;
+  t[7] = size >>> 24;
+  t[8] = flags;
+  t[9] = flags >>> 8;
+  t[10] = flags >>> 16;
+  t[11] = flags >>> 24;
+  t[12] = error;
+  t[13] = error >>> 8;
+  t[14] = error >>> 16;
+  t[15] = error >>> 24;
 }
 
 export function messageType(h: Header): number {
@@ -71,7 +99,7 @@ export function allocMessage(
   payloadSize: number,
 ): { bytes: Uint8Array; view: DataView } {
   const bytes = new Uint8Array(HEADER_SIZE + payloadSize);
-  encodeHeader({ msgId, command, size: bytes.length, flags, error: 0 }, bytes);
+  writeHeader(bytes, msgId, command, bytes.length, flags, 0);
   return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset + HEADER_SIZE, payloadSize) };
 }
 
