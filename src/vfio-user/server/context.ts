@@ -36,7 +36,8 @@ export interface HandlerContext {
 }
 
 export class FdBag {
-  private readonly taken = new Set<number>();
+  /** Indices taken; created on the first take (most messages carry no fds). */
+  private taken: Set<number> | null = null;
 
   constructor(readonly fds: readonly number[]) {}
 
@@ -44,20 +45,22 @@ export class FdBag {
   take(i: number): number {
     const fd = this.fds[i];
     if (fd === undefined) throw new RangeError(`no fd #${i}`);
+    this.taken ??= new Set<number>();
     this.taken.add(i);
     return fd;
   }
 
   /** Close every fd nobody took. */
   closeRest(host: HostOps, log: SessionLogger): void {
-    this.fds.forEach((fd, i) => {
-      if (this.taken.has(i)) return;
+    for (let i = 0; i < this.fds.length; i++) {
+      if (this.taken?.has(i)) continue;
+      const fd = this.fds[i]!;
       try {
         host.closeFd(fd);
       } catch (e) {
         log('warn', `closing unused fd ${fd} failed: ${(e as Error).message}`);
       }
-    });
+    }
   }
 }
 

@@ -22,9 +22,9 @@ import { Errno, VfioError } from '../../vfio/errors.js';
 import { commandName, HeaderFlags } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { ReadEvent } from '../protocol/frame-reader.js';
-import { encodeErrorReply, type Frame, wantsNoReply } from '../protocol/header.js';
+import { encodeErrorReply, type Frame, type Header, wantsNoReply } from '../protocol/header.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
-import { validateRequest } from '../protocol/validate.js';
+import { type ValidationLimits, validateRequest } from '../protocol/validate.js';
 import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
@@ -45,6 +45,8 @@ export class ServerSession {
   private tail: Promise<unknown> | null = null;
   private closeReason: string | null = null;
   private info: DeviceInfo | null = null;
+  /** The limits validation needs, built once (not per message). */
+  private readonly validation: ValidationLimits;
 
   constructor(
     readonly device: VfioDevice,
@@ -52,6 +54,7 @@ export class ServerSession {
     options: SessionOptions = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.validation = { maxDataXfer: this.limits.maxDataXfer, maxMsgFds: this.limits.maxMsgFds };
     const log: SessionLogger = options.log ?? (() => {});
     const dma = new DmaTable(this.limits.maxDmaMaps);
     this.ctx = {
@@ -166,60 +169,68 @@ export class ServerSession {
       return null;
     }
     const noReply = wantsNoReply(header);
-    const fail = (errno: number, message: string): Reply | null => {
-      const name = commandName(header.command);
-      this.ctx.log(
-        noReply ? 'warn' : 'debug',
-        `${name} id ${header.msgId}: ${message}${noReply ? ' (no reply requested)' : ''}`,
-      );
-      return noReply
-        ? null
-        : { bytes: encodeErrorReply(header.msgId, header.command, errno), fds: [] };
-    };
-    const invalid = validateRequest(frame, {
-      maxDataXfer: this.limits.maxDataXfer,
-      maxMsgFds: this.limits.maxMsgFds,
-    });
+    const invalid = validateRequest(frame, this.validation);
     if (invalid) {
       this.closeFds(frame.fds);
-      return fail(invalid.errno, invalid.message);
+      return this.fail(header, noReply, invalid.errno, invalid.message);
     }
     if (this.state === 'awaiting-version' && header.command !== 1) {
       this.closeFds(frame.fds);
-      return fail(Errno.EINVAL, 'VERSION must be the first command');
+      return this.fail(header, noReply, Errno.EINVAL, 'VERSION must be the first command');
     }
     const handler = HANDLERS.get(header.command);
     if (!handler) {
       this.closeFds(frame.fds);
-      return fail(Errno.EINVAL, 'command not handled');
+      return this.fail(header, noReply, Errno.EINVAL, 'command not handled');
     }
+    // Per-message closures only on the (rare) asynchronous path: the sync path allocates none.
     const bag = new FdBag(frame.fds);
-    const done = (r: Reply): Reply | null => {
-      bag.closeRest(this.host, this.ctx.log);
-      if (this.ctx.peer && this.state === 'awaiting-version') this.state = 'ready';
-      return noReply ? null : r;
-    };
-    const failed = (e: unknown): Reply | null => {
-      bag.closeRest(this.host, this.ctx.log);
-      const [errno, message] = errorOf(e);
-      if (
-        !(e instanceof VfioError) &&
-        !(e instanceof ProtocolError) &&
-        !(e instanceof FdRefusedError)
-      ) {
-        this.ctx.log(
-          'error',
-          `${commandName(header.command)} handler bug: ${(e as Error)?.stack ?? String(e)}`,
-        );
-      }
-      return fail(errno, message);
-    };
+    let r: MaybePromise<Reply>;
     try {
-      const r = handler(this.ctx, frame, bag);
-      return r instanceof Promise ? r.then(done, failed) : done(r);
+      r = handler(this.ctx, frame, bag);
     } catch (e) {
-      return failed(e);
+      return this.failed(header, noReply, bag, e);
     }
+    if (r instanceof Promise) {
+      return r.then(
+        (v) => this.done(noReply, bag, v),
+        (e: unknown) => this.failed(header, noReply, bag, e),
+      );
+    }
+    return this.done(noReply, bag, r);
+  }
+
+  private done(noReply: boolean, bag: FdBag, r: Reply): Reply | null {
+    bag.closeRest(this.host, this.ctx.log);
+    if (this.ctx.peer && this.state === 'awaiting-version') this.state = 'ready';
+    return noReply ? null : r;
+  }
+
+  private failed(header: Header, noReply: boolean, bag: FdBag, e: unknown): Reply | null {
+    bag.closeRest(this.host, this.ctx.log);
+    const [errno, message] = errorOf(e);
+    if (
+      !(e instanceof VfioError) &&
+      !(e instanceof ProtocolError) &&
+      !(e instanceof FdRefusedError)
+    ) {
+      this.ctx.log(
+        'error',
+        `${commandName(header.command)} handler bug: ${(e as Error)?.stack ?? String(e)}`,
+      );
+    }
+    return this.fail(header, noReply, errno, message);
+  }
+
+  private fail(header: Header, noReply: boolean, errno: number, message: string): Reply | null {
+    const name = commandName(header.command);
+    this.ctx.log(
+      noReply ? 'warn' : 'debug',
+      `${name} id ${header.msgId}: ${message}${noReply ? ' (no reply requested)' : ''}`,
+    );
+    return noReply
+      ? null
+      : { bytes: encodeErrorReply(header.msgId, header.command, errno), fds: [] };
   }
 }
 
