@@ -23,9 +23,10 @@ import {
 import { andThen, type Handler, type HandlerContext, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
 
+const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
+
 function offsetNumber(offset: bigint): number {
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER))
-    fail('EINVAL', `offset 0x${offset.toString(16)} is beyond any region`);
+  if (offset > MAX_OFFSET) fail('EINVAL', `offset 0x${offset.toString(16)} is beyond any region`);
   return Number(offset);
 }
 
