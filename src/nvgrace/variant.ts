@@ -172,6 +172,11 @@ export class NvgraceDevice implements VfioDevice {
   private memRead(r: MemRegion, offset: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
     const inMem = Math.max(0, Math.min(n, r.memlength - offset));
+    // The common case (wholly in device memory) takes no subarray and no fill.
+    if (inMem === n) {
+      this.card.memRead(r.devOffset + offset, out);
+      return out;
+    }
     if (inMem > 0) this.card.memRead(r.devOffset + offset, out.subarray(0, inMem));
     out.fill(0xff, inMem);
     return out;
