@@ -74,6 +74,16 @@ export class FrameReader {
     return this.len;
   }
 
+  /**
+   * The fds of frames not yet complete, handed over (and forgotten) so the caller can close
+   * them when the stream ends mid-message — nothing else would.
+   */
+  releaseFds(): number[] {
+    const fds = this.pendingFds.flatMap((p) => p.fds);
+    this.pendingFds = [];
+    return fds;
+  }
+
   push(chunk: Uint8Array, fds: readonly number[] = []): ReadEvent[] {
     if (this.failure) {
       const error = new ProtocolError(

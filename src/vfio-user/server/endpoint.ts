@@ -188,9 +188,10 @@ export class ServerEndpoint {
   private detach(a: Attached, error?: Error): void {
     if (this.current !== a) return;
     this.current = null;
-    // Events still queued carry fds we now own: close them.
+    // Events still queued, and a message cut off mid-way, carry fds we now own: close them.
     for (const ev of a.queue) for (const fd of ev.fds) this.options.host.closeFd(fd);
     a.queue.length = 0;
+    for (const fd of a.reader.releaseFds()) this.options.host.closeFd(fd);
     a.session.close();
     this.log('info', `client detached${error ? ` (${error.message})` : ''}`);
     const waiters = this.idleWaiters;
