@@ -1,7 +1,8 @@
 /**
  * Regression (found by the fuzzer: server fds 21 → 4894 in 15 s): fds that ride on bytes the
  * server never turns into a handled message are still closed —
- * - fds of an incomplete message when the client hangs up mid-message.
+ * - fds of an incomplete message when the client hangs up mid-message;
+ * - fds of messages queued behind one that ends the session (a bad VERSION).
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -9,12 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import { RawPeer } from '../../fuzz/peer.js';
 import {
   Command,
+  encodeDeviceGetInfo,
   encodeDmaMap,
   encodeVersion,
   encodeVersionPayload,
 } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
-import { FdMaker } from './cases.js';
+import { FdMaker, raw } from './cases.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -39,5 +41,21 @@ describe('fds the server never hands to a handler are closed', () => {
     peer.close();
     await s.server.endpoint.idle();
     assert.equal(openFds(), before, 'the server kept fds of an incomplete message');
+  });
+
+  it('fds queued behind a message that ends the session are closed', async () => {
+    const before = openFds();
+    const fds = new FdMaker();
+    const peer = await RawPeer.connect(s.socketPath);
+    // A bad VERSION (JSON is an array) ends the session; the messages behind it carry fds.
+    const bad = raw(1, Command.VERSION, encodeVersionPayload(0, 0, '[]'));
+    peer.send(bad);
+    for (let i = 0; i < 8; i++) peer.send(encodeDeviceGetInfo(10 + i), fds.eventfds(2));
+    fds.closeAll();
+    const frames = await peer.hangup();
+    assert.notEqual(frames, 'timeout');
+    peer.close();
+    await s.server.endpoint.idle();
+    assert.equal(openFds(), before, 'the server kept fds queued behind the fatal message');
   });
 });

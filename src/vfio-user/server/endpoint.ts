@@ -166,6 +166,8 @@ export class ServerEndpoint {
     }
     if (a.session.wantsClose && !a.closing) {
       a.closing = true;
+      // Messages behind the one that ends the session are dropped: close the fds they carry.
+      for (const ev of a.queue) for (const fd of ev.fds) this.options.host.closeFd(fd);
       a.queue.length = 0;
       this.log('warn', `dropping the client: ${a.session.wantsCloseReason}`);
       this.closeAfterFlush(a);
