@@ -33,6 +33,9 @@ export class RawPeer {
   readonly inbox: Frame[] = [];
   dropped = 0;
   fdsReceived = 0;
+  /** Frames received in total, and how many of them were error replies. */
+  received = 0;
+  errorReplies = 0;
   closed = false;
   closeError: Error | undefined;
   private readonly reader = new FrameReader({ maxMessageSize: 0xffffffff });
@@ -52,6 +55,8 @@ export class RawPeer {
       for (const ev of this.reader.push(chunk)) {
         for (const fd of ev.fds) native().closeFd(fd);
         if (ev.kind !== 'frame') continue;
+        this.received++;
+        if (isErrorReply(ev.header)) this.errorReplies++;
         const payload =
           ev.payload.length > this.keep ? ev.payload.slice(0, this.keep) : ev.payload.slice();
         this.inbox.push({ header: ev.header, payload, fds: [] });
