@@ -8,6 +8,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HostError } from '../host/errors.js';
 import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
+import { errnoName, VfioError } from '../vfio/errors.js';
 import { TransportError } from '../vfio-user/transport/errors.js';
 import { CliError } from './errors.js';
 import { runInspect } from './inspect.js';
@@ -169,8 +170,8 @@ export async function main(argv: string[]): Promise<void> {
 function exitCodeOf(e: unknown): number {
   const err = e as { code?: string; exitCode?: number; message?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
-    // commander has printed its message (or help) already.
-    return err.exitCode ?? 2;
+    // commander has printed its message (or help) already; usage errors are exit 2.
+    return err.exitCode === 0 ? 0 : 2;
   }
   if (
     e instanceof CliError ||
@@ -179,6 +180,14 @@ function exitCodeOf(e: unknown): number {
     e instanceof SizeError
   ) {
     process.stderr.write(`nvgrace-user: ${err.code}: ${err.message}\n`);
+    return 2;
+  }
+  if (e instanceof VfioError) {
+    // The driver refused to bind (probe), as the kernel would: e.g. memory below 1.5 GiB on
+    // the Hopper layout (EOVERFLOW/EINVAL) or a card that never became ready (ETIME).
+    process.stderr.write(
+      `nvgrace-user: E_PROBE_${errnoName(e.errno)}: driver probe failed: ${err.message}\n`,
+    );
     return 2;
   }
   if (e instanceof RangeError) {
