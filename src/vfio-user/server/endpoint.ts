@@ -37,6 +37,8 @@ interface Attached {
   session: ServerSession;
   reader: FrameReader;
   queue: ReadEvent[];
+  /** Index of the next frame to process in `queue`. */
+  head: number;
   /** True while a handler's Promise (or the device open) is pending. */
   busy: boolean;
   closing: boolean;
@@ -103,7 +105,7 @@ export class ServerEndpoint {
       log: this.log,
     });
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
-    const a: Attached = { conn, session, reader, queue: [], busy: false, closing: false };
+    const a: Attached = { conn, session, reader, queue: [], head: 0, busy: false, closing: false };
     this.current = a;
     if (opened instanceof Promise) {
       a.busy = true;
@@ -135,12 +137,18 @@ export class ServerEndpoint {
   /** Process queued frames in order until the queue is empty, a handler waits, or output is full. */
   private pump(a: Attached): void {
     if (a.busy) return;
-    while (a.queue.length > 0 && !a.closing && !a.conn.closed) {
+    while (a.head < a.queue.length && !a.closing && !a.conn.closed) {
       if (a.conn.pendingBytes > this.highWater) {
         a.conn.pause();
         return;
       }
-      const ev = a.queue.shift()!;
+      const ev = a.queue[a.head]!;
+      // Advance a head index instead of shift(): a chunk can queue thousands of frames.
+      a.head++;
+      if (a.head === a.queue.length) {
+        a.queue.length = 0;
+        a.head = 0;
+      }
       const result = a.session.handle(ev);
       if (result instanceof Promise) {
         a.busy = true;
@@ -153,7 +161,7 @@ export class ServerEndpoint {
       }
       this.deliver(a, result);
     }
-    if (a.queue.length > 0 && a.conn.pendingBytes > this.highWater) a.conn.pause();
+    if (a.head < a.queue.length && a.conn.pendingBytes > this.highWater) a.conn.pause();
   }
 
   private deliver(a: Attached, reply: Reply | null): void {
@@ -167,11 +175,19 @@ export class ServerEndpoint {
     if (a.session.wantsClose && !a.closing) {
       a.closing = true;
       // Messages behind the one that ends the session are dropped: close the fds they carry.
-      for (const ev of a.queue) for (const fd of ev.fds) this.options.host.closeFd(fd);
-      a.queue.length = 0;
+      this.dropQueue(a);
       this.log('warn', `dropping the client: ${a.session.wantsCloseReason}`);
       this.closeAfterFlush(a);
     }
+  }
+
+  /** Forget the frames not yet processed, closing the fds they carry (we own them). */
+  private dropQueue(a: Attached): void {
+    for (let i = a.head; i < a.queue.length; i++) {
+      for (const fd of a.queue[i]!.fds) this.options.host.closeFd(fd);
+    }
+    a.queue.length = 0;
+    a.head = 0;
   }
 
   private closeAfterFlush(a: Attached): void {
@@ -191,8 +207,7 @@ export class ServerEndpoint {
     if (this.current !== a) return;
     this.current = null;
     // Events still queued, and a message cut off mid-way, carry fds we now own: close them.
-    for (const ev of a.queue) for (const fd of ev.fds) this.options.host.closeFd(fd);
-    a.queue.length = 0;
+    this.dropQueue(a);
     for (const fd of a.reader.releaseFds()) this.options.host.closeFd(fd);
     a.session.close();
     this.log('info', `client detached${error ? ` (${error.message})` : ''}`);
