@@ -17,7 +17,7 @@
  * there was no crash, hang or leak. Ends only the server process it started (by pid).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { encodeDeviceGetInfo, isErrorReply } from '../src/vfio-user/protocol/ind
 import { native, probeSocketPath } from '../src/vfio-user/transport/index.js';
 import { corpus, type FdKind, mutate, Rng } from './mutate.js';
 import { RawPeer } from './peer.js';
+import { fdCount, rss, waitQuiet } from './proc.js';
 
 const BIN = fileURLToPath(new URL('../../bin/nvgrace-user', import.meta.url));
 const PROBE_ID = 0x7f01;
@@ -105,30 +106,6 @@ async function startServer(): Promise<number> {
     await sleep(20);
   }
   return child.pid!;
-}
-
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-function rss(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-async function untilQuiet(pid: number, quietMs = 300, maxMs = 10000): Promise<void> {
-  const end = Date.now() + maxMs;
-  let last = cpuTicks(pid);
-  let since = Date.now();
-  while (Date.now() < end) {
-    await sleep(50);
-    const now = cpuTicks(pid);
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
 }
 
 // ---- peers ----
@@ -270,7 +247,7 @@ async function main(): Promise<void> {
   if (warm === 'hang') throw new Error('cannot attach to the fresh server');
   await probe(warm);
   warm.close();
-  await untilQuiet(pid);
+  await waitQuiet(pid, 300, 10000);
   stats.fdsStart = fdCount(pid);
   const rss0 = rss(pid);
   stats.rssStartMiB = Math.round(rss0 / MiB);
@@ -344,7 +321,7 @@ async function main(): Promise<void> {
     await probe(last);
     last.close();
   }
-  await untilQuiet(pid);
+  await waitQuiet(pid, 300, 10000);
   stats.fdsEnd = fdCount(pid);
   const rss1 = rss(pid);
   stats.rssEndMiB = Math.round(rss1 / MiB);

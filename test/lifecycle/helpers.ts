@@ -7,10 +7,11 @@
  * child it started (by pid) and removes the temp dir.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitQuiet } from '../../fuzz/proc.js';
 import { VfioUserClient } from '../../src/vfio-user/client/client.js';
 import { connectUnix, native, probeSocketPath } from '../../src/vfio-user/transport/index.js';
 
@@ -105,37 +106,11 @@ export async function stopChildServer(s: ChildServer): Promise<Exit> {
   return e;
 }
 
-export function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Resident set size in bytes. */
-export function rss(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** CPU ticks (user + system) the process has used. */
-export function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
+export { cpuTicks, fdCount, rss } from '../../fuzz/proc.js';
 
 /** Wait until the process has used no CPU for `quietMs` (bounded by `maxMs`). */
 export async function untilQuiet(pid: number, quietMs = 300, maxMs = 15000): Promise<void> {
-  const end = Date.now() + maxMs;
-  let last = cpuTicks(pid);
-  let since = Date.now();
-  while (Date.now() < end) {
-    await sleep(50);
-    const now = cpuTicks(pid);
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
-  throw new Error(`process ${pid} never went quiet`);
+  if (!(await waitQuiet(pid, quietMs, maxMs))) throw new Error(`process ${pid} never went quiet`);
 }
 
 /** Wait until `cond()` holds (bounded). */
