@@ -5,8 +5,7 @@
  * Budget: 1 MiB reads and writes ≥ 1.5 GB/s (GB = 10^9 bytes).
  */
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
-import { enableMemorySpace } from '../lib/device.js';
-import { connectClient, spawnTarget, type Target } from '../lib/targets.js';
+import { withFloorAndServer } from '../lib/pair.js';
 import type { Budget, CaseContext, RawRow } from '../lib/types.js';
 import { interleaved, type Op } from '../lib/window.js';
 
@@ -25,22 +24,14 @@ function op(c: VfioUserClient, kind: 'read' | 'write', size: number): Op {
 }
 
 export async function runBulk(ctx: CaseContext): Promise<RawRow[]> {
-  const targets: Target[] = [spawnTarget(ctx.floor), spawnTarget(ctx.server)];
-  const names = ['floor', ctx.server.name];
-  try {
-    const clients: VfioUserClient[] = [];
-    for (const t of targets) {
-      const c = await connectClient(t);
-      await enableMemorySpace(c);
-      clients.push(c);
-    }
+  return withFloorAndServer(ctx, async (sides) => {
     const rows: RawRow[] = [];
     for (const kind of ['write', 'read'] as const) {
       for (const size of [64 * 1024, 1 << 20]) {
         const label = size >= 1 << 20 ? `${size / 2 ** 20} MiB` : `${size / 1024} KiB`;
         const budget: Budget | undefined =
           size === 1 << 20 ? { kind: 'min', value: 1.5, text: '≥ 1.5 GB/s' } : undefined;
-        const ops = clients.map((c, i) => ({ name: names[i]!, op: op(c, kind, size) }));
+        const ops = sides.map(({ name, client: c }) => ({ name, op: op(c, kind, size) }));
         const res = await interleaved(ops, ctx.spec.reps, ctx.spec.windowMs, size / 1e9);
         for (const [name, r] of res) {
           rows.push({
@@ -57,9 +48,6 @@ export async function runBulk(ctx: CaseContext): Promise<RawRow[]> {
         }
       }
     }
-    for (const c of clients) c.close();
     return rows;
-  } finally {
-    await Promise.all(targets.map((t) => t.stop()));
-  }
+  });
 }

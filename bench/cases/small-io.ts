@@ -7,8 +7,8 @@
  * Budget (cases 1–2): the server's round trips/s ≥ 0.9 × the floor's.
  */
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
-import { CONFIG, enableMemorySpace, u32le } from '../lib/device.js';
-import { connectClient, spawnTarget, type Target } from '../lib/targets.js';
+import { CONFIG, u32le } from '../lib/device.js';
+import { withFloorAndServer } from '../lib/pair.js';
 import type { Budget, CaseContext, RawRow } from '../lib/types.js';
 import { interleaved, type Op } from '../lib/window.js';
 
@@ -97,18 +97,10 @@ const VARIANTS: Variant[] = [
 ];
 
 export async function runSmallIo(ctx: CaseContext): Promise<RawRow[]> {
-  const targets: Target[] = [spawnTarget(ctx.floor), spawnTarget(ctx.server)];
-  const names = ['floor', ctx.server.name];
-  try {
-    const clients: VfioUserClient[] = [];
-    for (const t of targets) {
-      const c = await connectClient(t);
-      await enableMemorySpace(c);
-      clients.push(c);
-    }
+  return withFloorAndServer(ctx, async (sides) => {
     const rows: RawRow[] = [];
     for (const v of VARIANTS) {
-      const ops = clients.map((c, i) => ({ name: names[i]!, op: v.op(c) }));
+      const ops = sides.map(({ name, client: c }) => ({ name, op: v.op(c) }));
       const res = await interleaved(ops, ctx.spec.reps, ctx.spec.windowMs, v.perOp);
       for (const [name, r] of res) {
         rows.push({
@@ -124,9 +116,6 @@ export async function runSmallIo(ctx: CaseContext): Promise<RawRow[]> {
         });
       }
     }
-    for (const c of clients) c.close();
     return rows;
-  } finally {
-    await Promise.all(targets.map((t) => t.stop()));
-  }
+  });
 }
