@@ -276,5 +276,3 @@ export class VfioUserClient {
     }
   }
 }
-
-export { Command };
