@@ -10,7 +10,6 @@
  */
 import {
   type Capabilities,
-  Command,
   commandName,
   type DeviceInfoWire,
   decodeDeviceGetInfoReply,
