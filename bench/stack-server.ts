@@ -30,6 +30,11 @@ function stubDevice(): VfioDevice {
     }),
     irqInfo: (index: number) => ({ flags: 1, index, count: 1 }),
     setIrqs() {},
+    readInto(index: number, offset: number, target: Uint8Array) {
+      if (index === 4) mem.readInto(offset, target);
+      else target.fill(0);
+      return target.length;
+    },
     read(index: number, offset: number, length: number) {
       const out = new Uint8Array(length);
       if (index === 4) mem.readInto(offset, out);

@@ -169,17 +169,17 @@ export class NvgraceDevice implements VfioDevice {
     return Math.min(length, r.barSize - offset);
   }
 
-  private memRead(r: MemRegion, offset: number, n: number): Uint8Array {
-    const out = new Uint8Array(n);
+  /** target[0, n) from device memory, the padding past memlength as 0xFF; returns n. */
+  private memRead(r: MemRegion, offset: number, target: Uint8Array, n: number): number {
     const inMem = Math.max(0, Math.min(n, r.memlength - offset));
-    // The common case (wholly in device memory) takes no subarray and no fill.
-    if (inMem === n) {
-      this.card.memRead(r.devOffset + offset, out);
-      return out;
+    // The common case (a whole buffer in device memory) takes no subarray and no fill.
+    if (inMem === target.length) {
+      this.card.memRead(r.devOffset + offset, target);
+      return n;
     }
-    if (inMem > 0) this.card.memRead(r.devOffset + offset, out.subarray(0, inMem));
-    out.fill(0xff, inMem);
-    return out;
+    if (inMem > 0) this.card.memRead(r.devOffset + offset, target.subarray(0, inMem));
+    target.fill(0xff, inMem, n);
+    return n;
   }
 
   private memWrite(r: MemRegion, offset: number, data: Uint8Array, n: number): number {
@@ -188,16 +188,29 @@ export class NvgraceDevice implements VfioDevice {
     return n;
   }
 
+  readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number> {
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
+      const d = this.configRead(offset, target.length);
+      target.set(d);
+      return d.length;
+    }
+    const f = this.fake(index);
+    if (!f) return this.core.readInto(index, offset, target);
+    const r = f.region;
+    const n = this.clip(r, offset, target.length);
+    if (n === 0) return 0;
+    const wait = this.gate();
+    if (wait) return wait.then(() => this.memRead(r, offset, target, n));
+    return this.memRead(r, offset, target, n);
+  }
+
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.configRead(offset, length);
     const f = this.fake(index);
     if (!f) return this.core.read(index, offset, length);
-    const r = f.region;
-    const n = this.clip(r, offset, length);
-    if (n === 0) return new Uint8Array(0);
-    const wait = this.gate();
-    if (wait) return wait.then(() => this.memRead(r, offset, n));
-    return this.memRead(r, offset, n);
+    const out = new Uint8Array(this.clip(f.region, offset, length));
+    const n = this.readInto(index, offset, out);
+    return n instanceof Promise ? n.then((k) => out.subarray(0, k)) : out.subarray(0, n);
   }
 
   write(index: number, offset: number, data: Uint8Array): MaybePromise<number> {

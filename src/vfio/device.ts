@@ -83,7 +83,13 @@ export interface VfioDevice {
   regionInfo(index: number, argsz: number): RegionInfo;
   irqInfo(index: number): IrqInfo;
   setIrqs(req: SetIrqsRequest): void;
-  /** read() at a region offset; may return fewer bytes than asked (clipped at the region end). */
+  /**
+   * pread() at a region offset into the caller's buffer, as the kernel's read() fills a user
+   * buffer: writes every byte of target[0, n) and returns n, which is less than target.length
+   * when clipped at the region end. The server reads straight into its reply this way.
+   */
+  readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number>;
+  /** readInto into a fresh buffer: the bytes read (fewer than asked when clipped). */
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array>;
   /** write() at a region offset; returns the byte count the kernel would return. */
   write(index: number, offset: number, data: Uint8Array): MaybePromise<number>;

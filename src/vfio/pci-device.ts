@@ -173,11 +173,15 @@ export class VfioPciDevice implements VfioDevice {
     return n;
   }
 
-  read(index: number, offset: number, length: number): Uint8Array {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
+  readInto(index: number, offset: number, target: Uint8Array): number {
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
+      const d = this.config.read(offset, target.length);
+      target.set(d);
+      return d.length;
+    }
     if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
-      const n = this.checkBar(index, offset, length);
-      const out = new Uint8Array(n);
+      const n = this.checkBar(index, offset, target.length);
+      const out = n === target.length ? target : target.subarray(0, n);
       const t = this.msixTableRange(index);
       if (!t || offset < t[0] || offset + n > t[1]) this.card.barRead(index, offset, out);
       if (t) {
@@ -185,7 +189,7 @@ export class VfioPciDevice implements VfioDevice {
         const e = Math.min(t[1], offset + n);
         if (s < e) out.fill(0xff, s - offset, e - offset);
       }
-      return out;
+      return n;
     }
     if (index === U.VFIO_PCI_ROM_REGION_INDEX) {
       if (this.card.romSize === 0) fail('EINVAL', 'no ROM');
@@ -193,11 +197,18 @@ export class VfioPciDevice implements VfioDevice {
       if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.card.romSize) {
         fail('EINVAL', `ROM offset ${offset} out of range`);
       }
-      const out = new Uint8Array(Math.min(length, this.card.romSize - offset));
-      this.card.romRead(offset, out);
-      return out;
+      const n = Math.min(target.length, this.card.romSize - offset);
+      this.card.romRead(offset, target.subarray(0, n));
+      return n;
     }
     return fail('EINVAL', `region ${index} cannot be read`);
+  }
+
+  read(index: number, offset: number, length: number): Uint8Array {
+    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
+    const out = new Uint8Array(length);
+    const n = this.readInto(index, offset, out);
+    return n === length ? out : out.subarray(0, n);
   }
 
   write(index: number, offset: number, data: Uint8Array): number {

@@ -28,11 +28,11 @@ function frame(bytes: Uint8Array, fds: number[] = []): Frame {
 }
 /** Patch a u32 / u64 at a payload offset. */
 function patch32(bytes: Uint8Array, at: number, v: number): Uint8Array {
-  new DataView(bytes.buffer).setUint32(16 + at, v, true);
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(16 + at, v, true);
   return bytes;
 }
 function patch64(bytes: Uint8Array, at: number, v: bigint): Uint8Array {
-  new DataView(bytes.buffer).setBigUint64(16 + at, v, true);
+  new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(16 + at, v, true);
   return bytes;
 }
 function truncated(bytes: Uint8Array, payload: number): Uint8Array {

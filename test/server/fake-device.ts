@@ -111,6 +111,14 @@ export class FakeDevice implements VfioDevice {
     this.irqRequests.push(req);
     this.sinks.push(...(req.sinks ?? []));
   }
+  readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number> {
+    const copy = (d: Uint8Array) => {
+      target.set(d);
+      return d.length;
+    };
+    const r = this.read(index, offset, target.length);
+    return r instanceof Promise ? r.then(copy) : copy(r);
+  }
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     const size = SIZES[index] ?? 0;
     if (offset >= size) fail('EINVAL', 'read past region');

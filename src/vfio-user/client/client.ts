@@ -33,6 +33,7 @@ import {
   encodeRegionRead,
   encodeRegionWrite,
   encodeRegionWriteMulti,
+  encodeRegionWriteParts,
   encodeSetIrqs,
   encodeVersion,
   type Frame,
@@ -65,6 +66,28 @@ export const QEMU_CAPABILITIES: Capabilities = {
 export interface RegionInfoResult extends RegionInfoWire {
   /** The region's fd when the server handed one out (owned by the caller now). */
   fd: number | null;
+}
+
+/** Data at least this large is sent as its own part rather than copied into the message. */
+const SEPARATE_DATA_FROM = 4096;
+
+function encodeWriteNoCopy(
+  msgId: number,
+  region: number,
+  offset: bigint | number,
+  data: Uint8Array,
+): Uint8Array | Uint8Array[] {
+  return data.length >= SEPARATE_DATA_FROM
+    ? encodeRegionWriteParts(msgId, region, offset, data)
+    : encodeRegionWrite(msgId, region, offset, data);
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function toBuffers(message: Uint8Array | readonly Uint8Array[]): Buffer | Buffer[] {
+  return message instanceof Uint8Array ? toBuffer(message) : message.map(toBuffer);
 }
 
 export class ClientError extends Error {
@@ -100,12 +123,19 @@ export class VfioUserClient {
     return this.failure !== null;
   }
 
-  /** Send a pre-encoded message and wait for its reply (used by tests to send odd frames). */
-  request(bytes: Uint8Array, fds: readonly number[] = []): Promise<Frame> {
+  /**
+   * Send a pre-encoded message (one buffer, or parts sent back to back without a copy) and
+   * wait for its reply. Tests use it to send odd frames.
+   */
+  request(
+    message: Uint8Array | readonly Uint8Array[],
+    fds: readonly number[] = [],
+  ): Promise<Frame> {
     if (this.failure) return Promise.reject(this.failure);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const msgId = view.getUint16(0, true);
-    const command = view.getUint16(2, true);
+    const head = message instanceof Uint8Array ? message : message[0];
+    if (!head || head.length < 4) throw new RangeError('a message needs its header first');
+    const msgId = head[0]! | (head[1]! << 8);
+    const command = head[2]! | (head[3]! << 8);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
@@ -116,14 +146,14 @@ export class VfioUserClient {
         );
       }, this.timeoutMs);
       this.pending.set(msgId, { command, resolve, reject, timer });
-      this.conn.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), fds);
+      this.conn.send(toBuffers(message), fds);
     });
   }
 
   /** Send a message that expects no reply (posted writes, odd frames in tests). */
-  post(bytes: Uint8Array, fds: readonly number[] = []): void {
+  post(message: Uint8Array | readonly Uint8Array[], fds: readonly number[] = []): void {
     if (this.failure) throw this.failure;
-    this.conn.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), fds);
+    this.conn.send(toBuffers(message), fds);
   }
 
   /** A fresh message id (16-bit, wrapping). */
@@ -198,16 +228,20 @@ export class VfioUserClient {
     return reply.data;
   }
 
-  /** REGION_WRITE with a reply; returns the count the server reports written. */
+  /**
+   * REGION_WRITE with a reply; returns the count the server reports written. Large data is
+   * sent without a copy, so it must not change until the promise settles.
+   */
   async regionWrite(region: number, offset: bigint | number, data: Uint8Array): Promise<number> {
     const reply = decodeRegionWriteReply(
-      await this.request(encodeRegionWrite(this.id(), region, offset, data)),
+      await this.request(encodeWriteNoCopy(this.id(), region, offset, data)),
     );
     return reply.count;
   }
 
   /** A posted (No_reply) REGION_WRITE, as QEMU sends for memory-BAR writes. */
   regionWritePosted(region: number, offset: bigint | number, data: Uint8Array): void {
+    // Copied: nothing tells the caller when a posted write has left, so it must own its bytes.
     this.post(encodeRegionWrite(this.id(), region, offset, data, true));
   }
 

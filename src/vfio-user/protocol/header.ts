@@ -6,6 +6,7 @@
  * Little-endian (the host order of every platform vfio-user runs on).
  */
 import { HEADER_SIZE, HeaderFlags } from './constants.js';
+import { allocBytes } from './le.js';
 
 export interface Header {
   msgId: number;
@@ -39,16 +40,13 @@ export function decodeHeader(bytes: Uint8Array, offset = 0): Header {
   };
 }
 
-export function encodeHeader(
-  h: Header,
-  target: Uint8Array = new Uint8Array(HEADER_SIZE),
-): Uint8Array {
+export function encodeHeader(h: Header, target: Uint8Array = allocBytes(HEADER_SIZE)): Uint8Array {
   writeHeader(target, h.msgId, h.command, h.size, h.flags, h.error);
   return target;
 }
 
 /** The 16 header bytes, little-endian, written byte by byte (no DataView or object per message). */
-function writeHeader(
+export function writeHeader(
   t: Uint8Array,
   msgId: number,
   command: number,
@@ -91,15 +89,26 @@ export function isErrorReply(h: Header): boolean {
   return (h.flags & HeaderFlags.ERROR) !== 0;
 }
 
-/** Header + payload in one buffer; `payloadSize` bytes after the header are left for the caller. */
+/** Header + zeroed payload in one buffer (see allocBytes); the payload is left for the caller. */
+export function allocMessageBytes(
+  msgId: number,
+  command: number,
+  flags: number,
+  payloadSize: number,
+): Uint8Array {
+  const bytes = allocBytes(HEADER_SIZE + payloadSize);
+  writeHeader(bytes, msgId, command, bytes.length, flags, 0);
+  return bytes;
+}
+
+/** allocMessageBytes plus a DataView over the payload, for the encoders off the hot path. */
 export function allocMessage(
   msgId: number,
   command: number,
   flags: number,
   payloadSize: number,
 ): { bytes: Uint8Array; view: DataView } {
-  const bytes = new Uint8Array(HEADER_SIZE + payloadSize);
-  writeHeader(bytes, msgId, command, bytes.length, flags, 0);
+  const bytes = allocMessageBytes(msgId, command, flags, payloadSize);
   return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset + HEADER_SIZE, payloadSize) };
 }
 
@@ -111,7 +120,7 @@ export function encodeCommand(
   noReply = false,
 ): Uint8Array {
   const flags = HeaderFlags.TYPE_COMMAND | (noReply ? HeaderFlags.NO_REPLY : 0);
-  const { bytes } = allocMessage(msgId, command, flags, payload.length);
+  const bytes = allocMessageBytes(msgId, command, flags, payload.length);
   bytes.set(payload, HEADER_SIZE);
   return bytes;
 }
@@ -122,7 +131,7 @@ export function encodeReply(
   command: number,
   payload: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const { bytes } = allocMessage(msgId, command, HeaderFlags.TYPE_REPLY, payload.length);
+  const bytes = allocMessageBytes(msgId, command, HeaderFlags.TYPE_REPLY, payload.length);
   bytes.set(payload, HEADER_SIZE);
   return bytes;
 }

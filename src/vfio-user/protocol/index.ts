@@ -3,6 +3,7 @@
  * for every message in both directions, capability parsing, per-command validation.
  * No Node APIs: Uint8Array and DataView only.
  */
+
 export * from './constants.js';
 export * from './control.js';
 export * from './dma.js';
@@ -11,6 +12,7 @@ export * from './frame-reader.js';
 export * from './header.js';
 export * from './info.js';
 export * from './irqs.js';
+export * from './le.js';
 export * from './limits.js';
 export * from './region-io.js';
 export * from './reply.js';

@@ -8,11 +8,13 @@
  */
 import { Command, HEADER_SIZE, HeaderFlags, Sizes } from './constants.js';
 import { badPayload } from './errors.js';
-import { allocMessage, type Frame, viewOf } from './header.js';
+import { allocMessage, type Frame, viewOf, writeHeader } from './header.js';
+import { allocBytes, getU32, getU64, setU32, setU64Any } from './le.js';
 import { expectNoFds, expectReply } from './reply.js';
 
 export interface RegionAccess {
-  offset: bigint;
+  /** The offset; above 2^53 − 1 it reads as +Infinity (out of every region; see le.ts). */
+  offset: number;
   region: number;
   count: number;
   /** REGION_WRITE request / REGION_READ reply data (empty otherwise). */
@@ -23,13 +25,32 @@ export function decodeRegionAccess(payload: Uint8Array, what = 'REGION access'):
   if (payload.length < Sizes.REGION_ACCESS) {
     badPayload(`${what} payload is ${payload.length} bytes, below the minimum of 16`);
   }
-  const v = viewOf(payload);
   return {
-    offset: v.getBigUint64(0, true),
-    region: v.getUint32(8, true),
-    count: v.getUint32(12, true),
+    offset: getU64(payload, 0),
+    region: getU32(payload, 8),
+    count: getU32(payload, 12),
     data: payload.subarray(Sizes.REGION_ACCESS),
   };
+}
+
+/** Bytes before the data of a REGION_READ reply or REGION_WRITE request: header + access struct. */
+export const ACCESS_HEAD = HEADER_SIZE + Sizes.REGION_ACCESS;
+
+/** Header and access struct at the start of `b`, for a message of `size` bytes in all. */
+function writeAccessHead(
+  b: Uint8Array,
+  size: number,
+  msgId: number,
+  command: number,
+  flags: number,
+  region: number,
+  offset: bigint | number,
+  count: number,
+): void {
+  writeHeader(b, msgId, command, size, flags, 0);
+  setU64Any(b, HEADER_SIZE, offset);
+  setU32(b, HEADER_SIZE + 8, region);
+  setU32(b, HEADER_SIZE + 12, count);
 }
 
 function encodeAccess(
@@ -41,16 +62,9 @@ function encodeAccess(
   count: number,
   data: Uint8Array | null,
 ): Uint8Array {
-  const { bytes, view } = allocMessage(
-    msgId,
-    command,
-    flags,
-    Sizes.REGION_ACCESS + (data?.length ?? 0),
-  );
-  view.setBigUint64(0, BigInt(offset), true);
-  view.setUint32(8, region, true);
-  view.setUint32(12, count, true);
-  if (data) bytes.set(data, HEADER_SIZE + Sizes.REGION_ACCESS);
+  const bytes = allocBytes(ACCESS_HEAD + (data?.length ?? 0));
+  writeAccessHead(bytes, bytes.length, msgId, command, flags, region, offset, count);
+  if (data) bytes.set(data, ACCESS_HEAD);
   return bytes;
 }
 
@@ -81,6 +95,33 @@ export function encodeRegionReadReply(
     data,
   );
 }
+/**
+ * Server: turn `buf`, whose `count` data bytes a device already wrote at ACCESS_HEAD, into the
+ * REGION_READ reply (header and access struct written here; every byte sent is written —
+ * `buf` may be reused memory). Returns the message, a view of `buf`.
+ */
+export function finishRegionReadReply(
+  buf: Uint8Array,
+  msgId: number,
+  region: number,
+  offset: number,
+  count: number,
+): Uint8Array {
+  const msg = buf.length === ACCESS_HEAD + count ? buf : buf.subarray(0, ACCESS_HEAD + count);
+  const size = msg.length;
+  writeAccessHead(
+    msg,
+    size,
+    msgId,
+    Command.REGION_READ,
+    HeaderFlags.TYPE_REPLY,
+    region,
+    offset,
+    count,
+  );
+  return msg;
+}
+
 /** Client: the data actually read (count ≤ requested; a short count is the server's honest answer). */
 export function decodeRegionReadReply(frame: Frame): RegionAccess {
   expectReply(frame, Command.REGION_READ, Sizes.REGION_ACCESS);
@@ -101,6 +142,24 @@ export function encodeRegionWrite(
   const flags = noReply ? HeaderFlags.NO_REPLY : 0;
   return encodeAccess(msgId, Command.REGION_WRITE, flags, region, offset, data.length, data);
 }
+/**
+ * Client: a REGION_WRITE as two parts, header + access struct and the caller's data, so a
+ * large write is sent without copying the data into a message buffer.
+ */
+export function encodeRegionWriteParts(
+  msgId: number,
+  region: number,
+  offset: bigint | number,
+  data: Uint8Array,
+  noReply = false,
+): [Uint8Array, Uint8Array] {
+  const head = allocBytes(ACCESS_HEAD);
+  const flags = noReply ? HeaderFlags.NO_REPLY : 0;
+  const size = ACCESS_HEAD + data.length;
+  writeAccessHead(head, size, msgId, Command.REGION_WRITE, flags, region, offset, data.length);
+  return [head, data];
+}
+
 export function decodeRegionWrite(payload: Uint8Array): RegionAccess {
   return decodeRegionAccess(payload, 'REGION_WRITE');
 }

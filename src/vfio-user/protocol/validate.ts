@@ -16,6 +16,7 @@ import {
 } from './constants.js';
 import type { Frame } from './header.js';
 import { viewOf } from './header.js';
+import { getU32 } from './le.js';
 
 export interface Invalid {
   errno: number;
@@ -56,7 +57,7 @@ function argszAtLeast(argsz: number, min: number, what: string): Invalid | null 
 }
 
 function u32(f: Frame, at: number): number {
-  return viewOf(f.payload).getUint32(at, true);
+  return getU32(f.payload, at);
 }
 function u64(f: Frame, at: number): bigint {
   return viewOf(f.payload).getBigUint64(at, true);
@@ -185,14 +186,13 @@ function access(f: Frame, limits: ValidationLimits, w: string, isWrite: boolean)
     (isWrite ? minPayload(f, Sizes.REGION_ACCESS, w) : exactPayload(f, Sizes.REGION_ACCESS, w)) ??
     noFds(f, w);
   if (e) return e;
-  const v = viewOf(f.payload);
-  const count = v.getUint32(12, true);
+  const count = getU32(f.payload, 12);
   if (count > limits.maxDataXfer)
     return invalid(`${w} count ${count} exceeds max_data_xfer_size ${limits.maxDataXfer}`);
   // offset + count (< 2^32) can only pass 2^64 when the offset's high word is all ones:
   // skip the BigInt arithmetic on every other (i.e. every real) access.
-  if (v.getUint32(4, true) === 0xffffffff) {
-    const offset = v.getBigUint64(0, true);
+  if (getU32(f.payload, 4) === 0xffffffff) {
+    const offset = u64(f, 0);
     if (overflows(offset, BigInt(count)))
       return invalid(`${w} offset 0x${offset.toString(16)} + count ${count} overflows u64`);
   }

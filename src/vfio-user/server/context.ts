@@ -33,6 +33,11 @@ export interface HandlerContext {
   peer: PeerCaps | null;
   /** Ask the caller to drop the connection after this message's reply. */
   requestClose(reason: string): void;
+  /**
+   * Memory for a reply of `size` bytes, possibly holding an earlier reply's bytes: the
+   * handler writes every byte it returns. Valid until the reply has been handed to the transport (see SessionOptions).
+   */
+  allocReply(size: number): Uint8Array;
 }
 
 export class FdBag {

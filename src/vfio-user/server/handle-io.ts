@@ -11,41 +11,48 @@
 import type { IrqSink, MaybePromise, SetIrqsRequest } from '../../vfio/device.js';
 import { fail } from '../../vfio/errors.js';
 import { IrqSetFlags } from '../protocol/constants.js';
-import { encodeReply } from '../protocol/header.js';
+import { encodeReply, type Frame, viewOf } from '../protocol/header.js';
 import { decodeSetIrqs } from '../protocol/irqs.js';
 import {
+  ACCESS_HEAD,
   decodeRegionAccess,
   decodeRegionWriteMulti,
   encodeRegionReadReply,
   encodeRegionWriteMultiReply,
   encodeRegionWriteReply,
+  finishRegionReadReply,
 } from '../protocol/region-io.js';
 import { andThen, type Handler, type HandlerContext, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
 
-const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
-
-function offsetNumber(offset: bigint): number {
-  if (offset > MAX_OFFSET) fail('EINVAL', `offset 0x${offset.toString(16)} is beyond any region`);
-  return Number(offset);
+/** The model works in plain numbers: an offset above 2^53 − 1 is beyond any region. */
+function offsetNumber(offset: number | bigint): number {
+  const n = Number(offset);
+  if (!Number.isSafeInteger(n)) fail('EINVAL', `offset ${offset} is beyond any region`);
+  return n;
 }
 
+/** The request's offset exactly as sent (a count-0 access echoes it, whatever its size). */
+function rawOffset(frame: Frame): bigint {
+  return viewOf(frame.payload).getBigUint64(0, true);
+}
+
+/**
+ * The device reads straight into the reply buffer (no intermediate copy); the buffer comes
+ * from ctx.allocReply (possibly reused), and only the bytes the device wrote are sent.
+ */
 export const handleRegionRead: Handler = (ctx, frame) => {
   const req = decodeRegionAccess(frame.payload, 'REGION_READ');
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
-  if (req.count === 0)
-    return reply(encodeRegionReadReply(msgId, req.region, req.offset, new Uint8Array(0)));
-  const data = ctx.device.read(req.region, offsetNumber(req.offset), req.count);
-  return andThen(data, (d) =>
-    reply(
-      encodeRegionReadReply(
-        msgId,
-        req.region,
-        req.offset,
-        d.length > req.count ? d.subarray(0, req.count) : d,
-      ),
-    ),
+  const { region, count } = req;
+  if (count === 0)
+    return reply(encodeRegionReadReply(msgId, region, rawOffset(frame), new Uint8Array(0)));
+  const offset = offsetNumber(req.offset);
+  const buf = ctx.allocReply(ACCESS_HEAD + count);
+  const target = buf.subarray(ACCESS_HEAD);
+  return andThen(ctx.device.readInto(region, offset, target), (n) =>
+    reply(finishRegionReadReply(buf, msgId, region, offset, Math.min(n, count))),
   );
 };
 
@@ -53,7 +60,7 @@ export const handleRegionWrite: Handler = (ctx, frame) => {
   const req = decodeRegionAccess(frame.payload, 'REGION_WRITE');
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
-  if (req.count === 0) return reply(encodeRegionWriteReply(msgId, req.region, req.offset, 0));
+  if (req.count === 0) return reply(encodeRegionWriteReply(msgId, req.region, rawOffset(frame), 0));
   const written = ctx.device.write(req.region, offsetNumber(req.offset), req.data);
   return andThen(written, (n) =>
     reply(encodeRegionWriteReply(msgId, req.region, req.offset, Math.min(n, req.count))),

@@ -23,6 +23,7 @@ import { commandName, HeaderFlags } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { ReadEvent } from '../protocol/frame-reader.js';
 import { encodeErrorReply, type Frame, type Header, wantsNoReply } from '../protocol/header.js';
+import { allocBytes } from '../protocol/le.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
 import { type ValidationLimits, validateRequest } from '../protocol/validate.js';
 import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
@@ -34,6 +35,13 @@ import { FdRefusedError, type HostOps, type Reply, type SessionLogger } from './
 export interface SessionOptions {
   limits?: Partial<ServerLimits>;
   log?: SessionLogger;
+  /**
+   * Where reply memory comes from (default: fresh zeroed memory each time). A caller
+   * that sends each reply before the next handle() may hand out reused memory, as long as no
+   * reply still waiting in its output references it (ServerEndpoint reuses one large buffer
+   * while its socket queue is empty).
+   */
+  allocReply?: (size: number) => Uint8Array;
 }
 
 type State = 'awaiting-version' | 'ready' | 'closed';
@@ -71,6 +79,7 @@ export class ServerSession {
       requestClose: (reason) => {
         this.closeReason ??= reason;
       },
+      allocReply: options.allocReply ?? ((size) => allocBytes(size)),
     };
     device.setDmaSpace(dma);
   }
