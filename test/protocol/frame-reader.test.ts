@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   encodeDeviceGetInfo,
   encodeDmaMap,
@@ -60,6 +61,36 @@ describe('FrameReader', () => {
     const evs: ReadEvent[] = [];
     for (let i = 0; i < STREAM.length; i++) evs.push(...r.push(STREAM.slice(i, i + 1)));
     assert.deepEqual(summary(evs), summary(new FrameReader().push(STREAM)));
+  });
+
+  it('large frames assembled from chunks keep their bytes while later chunks arrive', () => {
+    // Frames of 64 KiB and more that complete in the reader's store are handed out as views
+    // of it: later pushes must never write into them.
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 90_000 }), { minLength: 1, maxLength: 40 }),
+        (sizes, cuts) => {
+          const frames = sizes.map((n, i) => {
+            const data = new Uint8Array(n);
+            for (let k = 0; k < n; k++) data[k] = (k * 13 + i * 101) & 0xff;
+            return encodeRegionWrite(i, 4, 0, data);
+          });
+          const stream = concat(frames);
+          const r = new FrameReader();
+          const evs: ReadEvent[] = [];
+          let at = 0;
+          for (let i = 0; at < stream.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            evs.push(...r.push(stream.slice(at, at + n)));
+            at += n;
+          }
+          assert.deepEqual(summary(evs), summary(new FrameReader().push(stream)));
+          assert.equal(r.bufferedBytes, 0);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('attributes a chunk’s fds to the frame holding the chunk’s last byte', () => {

@@ -14,11 +14,16 @@
  * - After a fatal error every push reports ERR_READER_FAILED with the fds, so they can be closed.
  * - push() never throws. Completed payloads are views into the pushed chunk when the frame lies
  *   inside one chunk (zero copy): the caller must not reuse a chunk's memory after pushing it.
+ *   A frame assembled from several chunks is copied out of the reader's store when small; a
+ *   large one (≥ 64 KiB) takes the store with it and the reader starts a new one.
  */
 import { HEADER_SIZE, HeaderFlags, ProtoErrno } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { decodeHeader, type Frame, type Header } from './header.js';
 import { MAX_MSG_SIZE } from './limits.js';
+
+/** Frames at least this large that complete in the store are handed out as a view of it. */
+const GIVE_STORE_FROM = 64 * 1024;
 
 export interface FrameEvent extends Frame {
   kind: 'frame';
@@ -109,6 +114,9 @@ export class FrameReader {
       buf = this.store.subarray(0, this.len);
     }
     const fromStore = buf !== chunk;
+    // Once a large frame is handed out as a view of the store, the store is no longer ours:
+    // later frames in it may be views too, and what is left goes into a fresh store.
+    let storeGiven = false;
 
     const events: ReadEvent[] = [];
     let off = 0;
@@ -150,17 +158,27 @@ export class FrameReader {
           fds: frameFds,
         });
       } else {
-        // Views into our own store would be overwritten later: copy those.
-        const payload = fromStore
-          ? buf.slice(off + HEADER_SIZE, off + header.size)
-          : buf.subarray(off + HEADER_SIZE, off + header.size);
+        // Views into our own store would be overwritten later: copy small payloads; give the
+        // store away under a large one (a second copy of up to 1 MiB costs more than a new store).
+        if (fromStore && !storeGiven && header.size >= GIVE_STORE_FROM) storeGiven = true;
+        const payload =
+          fromStore && !storeGiven
+            ? buf.slice(off + HEADER_SIZE, off + header.size)
+            : buf.subarray(off + HEADER_SIZE, off + header.size);
         events.push({ kind: 'frame', header, payload, fds: frameFds });
       }
       off += header.size;
     }
     this.base += off;
     const rest = buf.length - off;
-    if (fromStore) {
+    if (storeGiven) {
+      this.store = new Uint8Array(0);
+      this.len = 0;
+      if (rest > 0) {
+        this.reserve(rest);
+        this.store.set(buf.subarray(off), 0);
+      }
+    } else if (fromStore) {
       this.store.copyWithin(0, off, buf.length);
     } else if (rest > 0) {
       // Keep the incomplete tail in our own copy: the caller's chunk may be reused.
