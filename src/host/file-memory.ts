@@ -1,15 +1,20 @@
 /**
  * Device memory in a sparse shared file: an anonymous memfd, or a named file for persistence
- * (--memory-file). The fd is what the VMM maps; region reads and writes go through pread/pwrite.
+ * (--memory-file). The fd is what the VMM maps.
  *
  * Rules: never allocate in proportion to the size (ftruncate makes a hole); an existing
  * memory file must have exactly the requested size — it is refused, never truncated.
+ * The memfd is sealed at its size (a peer holds the fd too) and accessed through an
+ * in-process mapping where that cannot allocate (MemoryWindows: writes, and reads of pages
+ * known to hold data), with pread for the rest. A memory file uses pread/pwrite only: it
+ * cannot be sealed, and on a full disk a mapped write would be SIGBUS, not an error.
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import type { MemoryBacking } from '../hw/memory.js';
 import { native } from '../vfio-user/transport/native.js';
 import { HostError } from './errors.js';
 import { preadFull, pwriteFull } from './fd-io.js';
+import { MemoryWindows } from './memory-windows.js';
 
 function checkSize(size: number): void {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad memory size ${size}`);
@@ -23,6 +28,7 @@ export class FileMemory implements MemoryBacking {
     readonly size: number,
     /** The file path, or undefined for an anonymous memfd. */
     readonly path: string | undefined,
+    private readonly windows: MemoryWindows | null = null,
   ) {}
 
   /** An unlinked, sparse memfd of `size` bytes. */
@@ -32,11 +38,12 @@ export class FileMemory implements MemoryBacking {
     const fd = n.memfdCreate(name);
     try {
       n.ftruncateFd(fd, size);
+      n.sealSize(fd);
     } catch (error) {
       n.closeFd(fd);
       throw error;
     }
-    return new FileMemory(fd, size, undefined);
+    return new FileMemory(fd, size, undefined, size > 0 ? new MemoryWindows(fd, size) : null);
   }
 
   /**
@@ -84,16 +91,19 @@ export class FileMemory implements MemoryBacking {
   }
 
   readInto(offset: number, target: Uint8Array): void {
+    if (this.windows?.tryRead(offset, target)) return;
     preadFull(this.fd, target, offset);
   }
 
   write(offset: number, data: Uint8Array): void {
-    pwriteFull(this.fd, data, offset);
+    if (this.windows) this.windows.write(offset, data);
+    else pwriteFull(this.fd, data, offset);
   }
 
   close(): void {
     if (!this.open) return;
     this.open = false;
+    this.windows?.close();
     closeSync(this.fd);
   }
 }

@@ -96,12 +96,12 @@ static napi_value eventfd_write_(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* memfdCreate(name) → fd (MFD_CLOEXEC), size 0. */
+/* memfdCreate(name) → fd (MFD_CLOEXEC | MFD_ALLOW_SEALING), size 0. */
 static napi_value memfd_create_(napi_env env, napi_callback_info info) {
   ARGS(1);
   char *name = nvu_get_string(env, argv[0], "name");
   if (!name) return NULL;
-  int fd = memfd_create(name, MFD_CLOEXEC);
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   int e = errno;
   free(name);
   if (fd < 0) return nvu_throw_errno(env, e, "memfd_create");
@@ -118,6 +118,17 @@ static napi_value ftruncate_(napi_env env, napi_callback_info info) {
   do rc = ftruncate(fd, (off_t)size);
   while (rc < 0 && errno == EINTR);
   if (rc < 0) return nvu_throw_errno(env, errno, "ftruncate");
+  return nvu_undefined(env);
+}
+
+/* sealSize(fd): F_SEAL_SHRINK | F_SEAL_GROW — nobody holding the fd (a peer included) can
+   change its size, so a mapping of it can never fault past the end (SIGBUS). */
+static napi_value seal_size(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+    return nvu_throw_errno(env, errno, "fcntl(F_ADD_SEALS)");
   return nvu_undefined(env);
 }
 
@@ -307,6 +318,7 @@ napi_value nvu_init_memory(napi_env env, napi_value exports) {
   nvu_export(env, exports, "eventfdWrite", eventfd_write_);
   nvu_export(env, exports, "memfdCreate", memfd_create_);
   nvu_export(env, exports, "ftruncateFd", ftruncate_);
+  nvu_export(env, exports, "sealSize", seal_size);
   nvu_export(env, exports, "mmapFd", mmap_fd);
   nvu_export(env, exports, "unmapRegion", unmap_region);
   nvu_export(env, exports, "closeFd", close_fd);

@@ -40,6 +40,8 @@ export interface NativeAddon {
   eventfdWrite(fd: number, value: number | bigint, pollFirst?: boolean): boolean;
   memfdCreate(name: string): number;
   ftruncateFd(fd: number, size: number | bigint): void;
+  /** F_SEAL_SHRINK | F_SEAL_GROW on a memfd: its size can no longer change. */
+  sealSize(fd: number): void;
   mmapFd(
     fd: number,
     offset: number | bigint,
