@@ -2,7 +2,9 @@
  * Cases 1–3: small register accesses, one request outstanding at a time, against the real
  * server and the floor over the same transport.
  * 1. 4-byte config-space reads (region 7).
- * 2. 4- and 8-byte reads of BAR0 (BOOT_0) and BAR4 (device memory).
+ * 2. 4- and 8-byte reads of BAR0 (BOOT_0) and of BAR4 (device memory): of a page written
+ *    before (what a guest reads back; served from the server's mapping) and of a page never
+ *    written (a hole; served by pread, which does not allocate it).
  * 3. posted (No_reply) 4-byte writes to BAR0 and BAR4, each batch flushed by one read.
  * Budget (cases 1–2): the server's round trips/s ≥ 0.9 × the floor's.
  */
@@ -13,6 +15,8 @@ import type { Budget, CaseContext, RawRow } from '../lib/types.js';
 import { interleaved, type Op } from '../lib/window.js';
 
 const SMALL_BUDGET: Budget = { kind: 'ratio-min', value: 0.9, text: '≥ 0.9 × floor' };
+/** BAR4 offset of the page the read cases read back after writing it. */
+const WRITTEN_AT = 0x1000;
 /** Posted writes per flushing read. */
 const BATCH = 256;
 
@@ -70,7 +74,7 @@ const VARIANTS: Variant[] = [
     unit: 'reads/s',
     perOp: 1,
     budget: SMALL_BUDGET,
-    op: read(4, 0x1000, 4),
+    op: read(4, WRITTEN_AT, 4),
   },
   {
     group: 2,
@@ -78,7 +82,15 @@ const VARIANTS: Variant[] = [
     unit: 'reads/s',
     perOp: 1,
     budget: SMALL_BUDGET,
-    op: read(4, 0x1000, 8),
+    op: read(4, WRITTEN_AT, 8),
+  },
+  {
+    group: 2,
+    case: 'BAR4 read 4 B (never written)',
+    unit: 'reads/s',
+    perOp: 1,
+    budget: SMALL_BUDGET,
+    op: read(4, 0x10_0000, 4),
   },
   {
     group: 3,
@@ -99,6 +111,8 @@ const VARIANTS: Variant[] = [
 export async function runSmallIo(ctx: CaseContext): Promise<RawRow[]> {
   return withFloorAndServer(ctx, async (sides) => {
     const rows: RawRow[] = [];
+    for (const { client } of sides)
+      await client.regionWrite(4, WRITTEN_AT, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
     for (const v of VARIANTS) {
       const ops = sides.map(({ name, client: c }) => ({ name, op: v.op(c) }));
       const res = await interleaved(ops, ctx.spec.reps, ctx.spec.windowMs, v.perOp);
