@@ -30,6 +30,9 @@ function stubDevice(): VfioDevice {
     }),
     irqInfo: (index: number) => ({ flags: 1, index, count: 1 }),
     setIrqs() {},
+    readView(index: number, offset: number, length: number) {
+      return index === 4 && offset + length <= SIZE ? mem.view(offset, length) : null;
+    },
     readInto(index: number, offset: number, target: Uint8Array) {
       if (index === 4) mem.readInto(offset, target);
       else target.fill(0);

@@ -95,6 +95,10 @@ export class FileMemory implements MemoryBacking {
     preadFull(this.fd, target, offset);
   }
 
+  view(offset: number, length: number): Uint8Array | null {
+    return this.windows?.view(offset, length) ?? null;
+  }
+
   write(offset: number, data: Uint8Array): void {
     if (this.windows) this.windows.write(offset, data);
     else pwriteFull(this.fd, data, offset);

@@ -58,6 +58,17 @@ export class MemoryWindows {
     return true;
   }
 
+  /** The range in place, when it lies in one window and every page is known; else null. */
+  view(offset: number, length: number): Uint8Array | null {
+    const index = Math.floor(offset / WINDOW);
+    const winStart = index * WINDOW;
+    const end = offset + length;
+    const w = this.windows[index];
+    if (!w || length === 0 || end > winStart + WINDOW) return null;
+    if (!allSet(w.known, pageOf(offset - winStart), pageOf(end - winStart - 1))) return null;
+    return w.map.buffer.subarray(offset - winStart, end - winStart);
+  }
+
   write(offset: number, data: Uint8Array): void {
     const end = offset + data.length;
     for (let pos = offset; pos < end; ) {

@@ -66,6 +66,8 @@ export interface Card {
   /** Device memory as the C2C path sees it (all-ones/dropped while not decoding or in reset). */
   memRead(offset: number, target: Uint8Array): void;
   memWrite(offset: number, data: Uint8Array): void;
+  /** Device memory in place (see MemoryBacking.view); null while not decoding or unavailable. */
+  memView(offset: number, length: number): Uint8Array | null;
 
   /** Function-level reset of the card (FLR): registers to power-on values, readiness restarts. */
   reset(): void;

@@ -218,6 +218,11 @@ export class GraceCard implements Card {
     if (this.decoding) this.memory.write(offset, data);
   }
 
+  memView(offset: number, length: number): Uint8Array | null {
+    this.checkMem(offset, length);
+    return this.decoding ? (this.memory.view?.(offset, length) ?? null) : null;
+  }
+
   // --- reset and readiness ------------------------------------------------------------
 
   reset(): void {

@@ -14,6 +14,12 @@ export interface MemoryBacking {
   readInto(offset: number, target: Uint8Array): void;
   /** Store `data` at `offset`. Caller keeps the range in bounds. */
   write(offset: number, data: Uint8Array): void;
+  /**
+   * The bytes at [offset, offset + length) as a view, when they can be read in place without
+   * side effects (no allocation); else null. The view shows later writes: a caller copies or
+   * sends it before anything else touches the memory. Optional: the default is readInto.
+   */
+  view?(offset: number, length: number): Uint8Array | null;
   /** Release resources (the fd). Further use is a programming error. */
   close(): void;
 }

@@ -204,6 +204,15 @@ export class NvgraceDevice implements VfioDevice {
     return this.memRead(r, offset, target, n);
   }
 
+  readView(index: number, offset: number, length: number): Uint8Array | null {
+    const f = this.fake(index);
+    if (!f || this.resetDone) return null; // not device memory, or the ≥6.19 gate is armed
+    const r = f.region;
+    if (!Number.isSafeInteger(offset) || offset < 0 || length <= 0) return null;
+    if (offset + length > r.memlength) return null; // clipping or 0xFF padding: readInto
+    return this.card.memView(r.devOffset + offset, length);
+  }
+
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.configRead(offset, length);
     const f = this.fake(index);

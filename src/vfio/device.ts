@@ -89,6 +89,13 @@ export interface VfioDevice {
    * when clipped at the region end. The server reads straight into its reply this way.
    */
   readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number>;
+  /**
+   * What readInto would write, as a view of the device's memory, when the read can be served
+   * in place (no gate to wait for, no clipping or padding, memory known to hold data); else
+   * null, and the caller uses readInto. The view shows later writes: the caller sends or
+   * copies it before the device handles anything else.
+   */
+  readView(index: number, offset: number, length: number): Uint8Array | null;
   /** readInto into a fresh buffer: the bytes read (fewer than asked when clipped). */
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array>;
   /** write() at a region offset; returns the byte count the kernel would return. */

@@ -204,6 +204,11 @@ export class VfioPciDevice implements VfioDevice {
     return fail('EINVAL', `region ${index} cannot be read`);
   }
 
+  /** Host BARs here are register space, never served in place. */
+  readView(_index: number, _offset: number, _length: number): null {
+    return null;
+  }
+
   read(index: number, offset: number, length: number): Uint8Array {
     if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
     const out = new Uint8Array(length);

@@ -62,6 +62,25 @@ describe('bulk REGION_READ / REGION_WRITE of device memory', () => {
     await s.server.endpoint.idle();
   });
 
+  it('a read answered while the socket is full returns memory as it was, not as later writes left it', async () => {
+    const c = await s.attach();
+    const old = pattern(40);
+    const fresh = pattern(41);
+    await c.regionWrite(BAR4, 40 * MiB, old);
+    // Fill the socket with replies, then read the block and overwrite it right behind the
+    // read: the server handles the read first, so it must answer with the old bytes even
+    // though that reply leaves the server only after the write has been applied.
+    const filler = Array.from({ length: 10 }, (_, k) => c.regionRead(BAR4, k * MiB, MiB));
+    const read = c.regionRead(BAR4, 40 * MiB, MiB);
+    const write = c.regionWrite(BAR4, 40 * MiB, fresh);
+    await Promise.all(filler);
+    sameBytes(await read, old, 'read handled before the write');
+    assert.equal(await write, MiB);
+    sameBytes(await c.regionRead(BAR4, 40 * MiB, MiB), fresh, 'read after the write');
+    c.close();
+    await s.server.endpoint.idle();
+  });
+
   it('a 1 MiB read that ends in the padding gets memory, then 0xFF, and only what was asked', async () => {
     const c = await s.attach();
     const info = await c.regionInfo(BAR4);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FileMemory } from '../../src/host/file-memory.js';
 import { CFG, GiB, rig } from './helpers.js';
 
 const POISON = 0xa5;
@@ -35,6 +36,27 @@ describe('readInto', () => {
         target.subarray(length).every((v) => v === POISON),
         `${what}: nothing written past the target`,
       );
+    }
+  });
+
+  it('readView serves written device memory in place and declines everything else', async () => {
+    const memory = FileMemory.anonymous(96 * GiB);
+    try {
+      const { dev, card } = await rig({ memory });
+      const data = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
+      await dev.write(4, 0x10_0000, data);
+      const view = dev.readView(4, 0x10_0000, data.length);
+      assert.ok(view, 'written memory is served in place');
+      assert.deepEqual(Buffer.from(view), Buffer.from(await dev.read(4, 0x10_0000, data.length)));
+      const memEnd = Number(memory.size) - GiB; // usemem ends where the 1 GiB resmem starts
+      assert.equal(dev.readView(4, 0x20_0000, 4096), null, 'never written: pread, not a mapping');
+      assert.equal(dev.readView(4, memEnd - 4096, 8192), null, 'reaches the 0xFF padding');
+      assert.equal(dev.readView(0, 0, 4), null, 'BAR0 is registers');
+      assert.equal(dev.readView(CFG, 0, 4), null, 'config space');
+      card.cfgWrite(4, 2, 0); // physical decode off: memory reads all-ones, not the data
+      assert.equal(dev.readView(4, 0x10_0000, 4096), null, 'decode off');
+    } finally {
+      memory.close();
     }
   });
 

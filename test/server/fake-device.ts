@@ -111,6 +111,9 @@ export class FakeDevice implements VfioDevice {
     this.irqRequests.push(req);
     this.sinks.push(...(req.sinks ?? []));
   }
+  readView(): null {
+    return null;
+  }
   readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number> {
     const copy = (d: Uint8Array) => {
       target.set(d);

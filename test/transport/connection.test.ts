@@ -118,6 +118,23 @@ test('a 4 MiB message goes out in partial writes and arrives intact, then onDrai
   }
 });
 
+test('with copyUnsent, what the kernel did not take is sent as it was when send() was called', async () => {
+  const p = await connectedPair();
+  try {
+    const atServer = collect(p.server);
+    const head = Buffer.from('head');
+    const big = Buffer.alloc(6 << 20, 0x11);
+    const expected = Buffer.concat([head, big]);
+    p.client.send([head, big], [], { copyUnsent: true });
+    assert.ok(p.client.pendingBytes > 0, 'the kernel cannot take 6 MiB at once');
+    big.fill(0x22); // the memory changes right after, as device memory may
+    await until(() => atServer.bytes().length === expected.length, '6 MiB');
+    assert.ok(atServer.bytes().equals(expected));
+  } finally {
+    p.close();
+  }
+});
+
 test('fds of a queued message are sent with it even if the caller closes its own copy', async () => {
   const t = tempDir();
   const p = await connectedPair();

@@ -122,6 +122,28 @@ export function finishRegionReadReply(
   return msg;
 }
 
+/** Server: the 32 bytes before the data of a REGION_READ reply whose `count` data bytes are sent separately. */
+export function regionReadReplyHead(
+  msgId: number,
+  region: number,
+  offset: number,
+  count: number,
+): Uint8Array {
+  const head = allocBytes(ACCESS_HEAD);
+  const size = ACCESS_HEAD + count;
+  writeAccessHead(
+    head,
+    size,
+    msgId,
+    Command.REGION_READ,
+    HeaderFlags.TYPE_REPLY,
+    region,
+    offset,
+    count,
+  );
+  return head;
+}
+
 /** Client: the data actually read (count ≤ requested; a short count is the server's honest answer). */
 export function decodeRegionReadReply(frame: Frame): RegionAccess {
   expectReply(frame, Command.REGION_READ, Sizes.REGION_ACCESS);

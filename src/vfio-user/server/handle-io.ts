@@ -21,6 +21,7 @@ import {
   encodeRegionWriteMultiReply,
   encodeRegionWriteReply,
   finishRegionReadReply,
+  regionReadReplyHead,
 } from '../protocol/region-io.js';
 import { andThen, type Handler, type HandlerContext, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
@@ -37,8 +38,12 @@ function rawOffset(frame: Frame): bigint {
   return viewOf(frame.payload).getBigUint64(0, true);
 }
 
+/** Reads at least this large are sent from device memory in place when the device can. */
+const IN_PLACE_FROM = 64 * 1024;
+
 /**
- * The device reads straight into the reply buffer (no intermediate copy); the buffer comes
+ * A large read the device can serve in place goes out as header + a view of device memory
+ * (one copy, into the socket); otherwise the device reads straight into the reply buffer (no intermediate copy); the buffer comes
  * from ctx.allocReply (possibly reused), and only the bytes the device wrote are sent.
  */
 export const handleRegionRead: Handler = (ctx, frame) => {
@@ -49,6 +54,12 @@ export const handleRegionRead: Handler = (ctx, frame) => {
   if (count === 0)
     return reply(encodeRegionReadReply(msgId, region, rawOffset(frame), new Uint8Array(0)));
   const offset = offsetNumber(req.offset);
+  if (count >= IN_PLACE_FROM) {
+    const view = ctx.device.readView(region, offset, count);
+    if (view && view.length === count) {
+      return { bytes: regionReadReplyHead(msgId, region, offset, count), fds: [], tail: view };
+    }
+  }
   const buf = ctx.allocReply(ACCESS_HEAD + count);
   const target = buf.subarray(ACCESS_HEAD);
   return andThen(ctx.device.readInto(region, offset, target), (n) =>

@@ -35,6 +35,12 @@ export interface HostOps {
 export interface Reply {
   bytes: Uint8Array;
   fds: number[];
+  /**
+   * Sent right after `bytes` as part of the same message, without a copy: a view of device
+   * memory (REGION_READ served in place). It shows later writes, so whatever the transport
+   * cannot send at once must be copied before the next message is handled.
+   */
+  tail?: Uint8Array;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

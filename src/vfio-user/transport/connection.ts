@@ -2,7 +2,8 @@
  * Connection over a native AF_UNIX stream socket: chunks and their fds in, bytes and fds out.
  *
  * Rules: a send the kernel takes whole costs one sendmsg and no copy; the rest is queued
- * (as views, no copy) and flushed when the socket is writable. Fds of a queued message are
+ * (as views, no copy, unless the caller asks for its unsent part to be copied) and flushed
+ * when the socket is writable. Fds of a queued message are
  * dup'ed (the caller keeps ownership of its own and may close them at once) and ride on the
  * first sendmsg that carries the message's first byte; a batch never spans a later message
  * that has fds. Received fds not delivered (closed early) are closed here. onClose fires once,
@@ -11,7 +12,7 @@
 
 import { errnoCode, TransportError } from './errors.js';
 import { type NativeHandle, native } from './native.js';
-import type { Connection } from './types.js';
+import type { Connection, SendOptions } from './types.js';
 
 type DataHandler = (chunk: Buffer, fds: number[]) => void;
 
@@ -76,7 +77,7 @@ export class UnixConnection implements Connection {
     if (this.handle) native().handleRef(this.handle, on);
   }
 
-  send(data: Buffer | readonly Buffer[], fds?: readonly number[]): void {
+  send(data: Buffer | readonly Buffer[], fds?: readonly number[], opts?: SendOptions): void {
     if (!this.handle) return;
     const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
     let total = 0;
@@ -108,9 +109,10 @@ export class UnixConnection implements Connection {
         skip -= p.length;
         continue;
       }
-      const buf = skip > 0 ? p.subarray(skip) : p;
+      const rest = skip > 0 ? p.subarray(skip) : p;
       skip = 0;
-      if (buf.length === 0) continue;
+      if (rest.length === 0) continue;
+      const buf = opts?.copyUnsent ? Buffer.from(rest) : rest;
       this.queue.push({ buf, fds: msgFds });
       msgFds = null;
       this.queued += buf.length;

@@ -8,13 +8,22 @@
  * stops a read right after the segment that carried them, and a sender attaches them to
  * the first segment of a message).
  */
+export interface SendOptions {
+  copyUnsent?: boolean;
+}
+
 export interface Connection {
   /** Called for each chunk read, with the fds that arrived with it (possibly none). */
   onData(handler: (chunk: Buffer, fds: number[]) => void): void;
   /** Called once when the peer hangs up, on a socket error, or after close(). */
   onClose(handler: (error?: Error) => void): void;
-  /** Queue bytes (and fds, attached to the first byte) for sending; never blocks. */
-  send(data: Buffer | readonly Buffer[], fds?: readonly number[]): void;
+  /**
+   * Queue bytes (and fds, attached to the first byte) for sending; never blocks. Without a
+   * copy: the caller leaves `data` alone until it has gone — or passes `copyUnsent`, and
+   * whatever the kernel does not take at once is copied before send() returns (for memory
+   * that may change right after, such as a view of device memory).
+   */
+  send(data: Buffer | readonly Buffer[], fds?: readonly number[], opts?: SendOptions): void;
   /** Bytes queued but not yet accepted by the kernel. */
   readonly pendingBytes: number;
   /** Called when pendingBytes drops to zero after having been non-zero. */
