@@ -7,27 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { EventFd, FileMemory, mapFd } from '../../src/host/index.js';
 import { EMU_IRQ_TRIGGER } from '../../src/hw/bar0.js';
 import type { RegionInfoResult } from '../../src/vfio-user/client/client.js';
-import {
-  DmaMapFlags,
-  decodeSparseMmapCap,
-  IrqSetFlags,
-  RegionCapId,
-  RegionInfoFlags,
-  walkCaps,
-} from '../../src/vfio-user/protocol/index.js';
-import { closeFd, le32, le64, type Served, serve, u32, until } from './helpers.js';
+import { DmaMapFlags, IrqSetFlags, RegionInfoFlags } from '../../src/vfio-user/protocol/index.js';
+import { closeFd, le32, le64, type Served, serve, sparseAreas, u32, until } from './helpers.js';
 
 const GiB = 2 ** 30;
 const CONFIG = 7;
-
-function sparseAreas(r: RegionInfoResult) {
-  const full = new Uint8Array(32 + r.caps.length);
-  full.set(r.caps, 32);
-  const caps = walkCaps(full, r.capOffset);
-  const sparse = caps.find((c) => c.id === RegionCapId.SPARSE_MMAP);
-  assert.ok(sparse, 'sparse-mmap capability present');
-  return decodeSparseMmapCap(sparse.bytes);
-}
 
 describe('a VMM attaches a gh200 over vfio-user', () => {
   let s: Served;

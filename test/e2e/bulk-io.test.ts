@@ -1,14 +1,14 @@
 /**
  * Bulk region I/O over a real socket: maximal (1 MiB) reads and writes, pipelined so replies
- * queue in the server's output. Pins that reading straight into a reused reply buffer never
- * overwrites a reply still waiting to be sent, and that write data sent as its own part
- * arrives whole.
+ * queue in the server's output. Pins that a reused reply buffer never overwrites a reply still
+ * waiting to be sent, that a read served in place from device memory answers with the memory
+ * as it was when the read was handled (not when its reply left), and that write data sent as
+ * its own part arrives whole.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionInfoResult } from '../../src/vfio-user/client/client.js';
-import { decodeSparseMmapCap, RegionCapId, walkCaps } from '../../src/vfio-user/protocol/index.js';
-import { closeFd, type Served, serve } from './helpers.js';
+import { closeFd, type Served, serve, sparseAreas } from './helpers.js';
 
 const MiB = 2 ** 20;
 const BAR4 = 4;
@@ -22,11 +22,7 @@ function pattern(block: number): Uint8Array {
 
 /** End of the real memory behind a fake BAR: its one sparse-mmap area. */
 function memlength(r: RegionInfoResult): number {
-  const full = new Uint8Array(32 + r.caps.length);
-  full.set(r.caps, 32);
-  const sparse = walkCaps(full, r.capOffset).find((c) => c.id === RegionCapId.SPARSE_MMAP);
-  assert.ok(sparse, 'sparse-mmap capability present');
-  const [area] = decodeSparseMmapCap(sparse.bytes);
+  const [area] = sparseAreas(r);
   assert.ok(area);
   return Number(area.offset + area.size);
 }

@@ -2,12 +2,14 @@
  * End-to-end helpers: a served device on a socket in a fresh temp dir, and clients that
  * attach to it as a VMM would.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/cli/log.js';
 import { type RunningServer, type ServeOptions, startServer } from '../../src/cli/serve.js';
-import { VfioUserClient } from '../../src/vfio-user/client/client.js';
+import { type RegionInfoResult, VfioUserClient } from '../../src/vfio-user/client/client.js';
+import { decodeSparseMmapCap, RegionCapId, walkCaps } from '../../src/vfio-user/protocol/index.js';
 import { connectUnix, native } from '../../src/vfio-user/transport/index.js';
 
 export const closeFd = (fd: number) => native().closeFd(fd);
@@ -82,4 +84,14 @@ export async function until(cond: () => boolean, what: string, ms = 3000): Promi
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The sparse-mmap areas of a region's info (asserting the capability is there). */
+export function sparseAreas(r: RegionInfoResult): { offset: bigint; size: bigint }[] {
+  const full = new Uint8Array(32 + r.caps.length);
+  full.set(r.caps, 32);
+  const caps = walkCaps(full, r.capOffset);
+  const sparse = caps.find((c) => c.id === RegionCapId.SPARSE_MMAP);
+  assert.ok(sparse, 'sparse-mmap capability present');
+  return decodeSparseMmapCap(sparse.bytes);
 }

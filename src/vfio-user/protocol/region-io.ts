@@ -95,6 +95,18 @@ export function encodeRegionReadReply(
     data,
   );
 }
+/** The header and access struct of a REGION_READ reply carrying `count` data bytes. */
+function writeReadReplyHead(
+  b: Uint8Array,
+  msgId: number,
+  region: number,
+  offset: number,
+  count: number,
+): void {
+  const flags = HeaderFlags.TYPE_REPLY;
+  writeAccessHead(b, ACCESS_HEAD + count, msgId, Command.REGION_READ, flags, region, offset, count);
+}
+
 /**
  * Server: turn `buf`, whose `count` data bytes a device already wrote at ACCESS_HEAD, into the
  * REGION_READ reply (header and access struct written here; every byte sent is written —
@@ -108,21 +120,11 @@ export function finishRegionReadReply(
   count: number,
 ): Uint8Array {
   const msg = buf.length === ACCESS_HEAD + count ? buf : buf.subarray(0, ACCESS_HEAD + count);
-  const size = msg.length;
-  writeAccessHead(
-    msg,
-    size,
-    msgId,
-    Command.REGION_READ,
-    HeaderFlags.TYPE_REPLY,
-    region,
-    offset,
-    count,
-  );
+  writeReadReplyHead(msg, msgId, region, offset, count);
   return msg;
 }
 
-/** Server: the 32 bytes before the data of a REGION_READ reply whose `count` data bytes are sent separately. */
+/** Server: the 32 bytes before the data of a REGION_READ reply whose data is sent separately. */
 export function regionReadReplyHead(
   msgId: number,
   region: number,
@@ -130,17 +132,7 @@ export function regionReadReplyHead(
   count: number,
 ): Uint8Array {
   const head = allocBytes(ACCESS_HEAD);
-  const size = ACCESS_HEAD + count;
-  writeAccessHead(
-    head,
-    size,
-    msgId,
-    Command.REGION_READ,
-    HeaderFlags.TYPE_REPLY,
-    region,
-    offset,
-    count,
-  );
+  writeReadReplyHead(head, msgId, region, offset, count);
   return head;
 }
 
