@@ -41,8 +41,9 @@ export class MemoryWindows {
   tryRead(offset: number, target: Uint8Array): boolean {
     const end = offset + target.length;
     for (let pos = offset; pos < end; ) {
-      const w = this.windows[Math.floor(pos / WINDOW)];
-      const winStart = Math.floor(pos / WINDOW) * WINDOW;
+      const index = Math.floor(pos / WINDOW);
+      const w = this.windows[index];
+      const winStart = index * WINDOW;
       const segEnd = Math.min(end, winStart + WINDOW);
       if (!w || !allSet(w.known, pageOf(pos - winStart), pageOf(segEnd - winStart - 1)))
         return false;

@@ -211,6 +211,7 @@ export class VfioPciDevice implements VfioDevice {
 
   read(index: number, offset: number, length: number): Uint8Array {
     if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
+    if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`);
     const out = new Uint8Array(length);
     const n = this.readInto(index, offset, out);
     return n === length ? out : out.subarray(0, n);

@@ -3,7 +3,6 @@
  * for every message in both directions, capability parsing, per-command validation.
  * No Node APIs: Uint8Array and DataView only.
  */
-
 export * from './constants.js';
 export * from './control.js';
 export * from './dma.js';

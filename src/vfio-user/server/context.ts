@@ -35,7 +35,8 @@ export interface HandlerContext {
   requestClose(reason: string): void;
   /**
    * Memory for a reply of `size` bytes, possibly holding an earlier reply's bytes: the
-   * handler writes every byte it returns. Valid until the reply has been handed to the transport (see SessionOptions).
+   * handler writes every byte it returns. Valid until the reply has been handed to the
+   * transport (see SessionOptions).
    */
   allocReply(size: number): Uint8Array;
 }

@@ -13,6 +13,8 @@
  * - replies of 64 KiB and more are built in one reused buffer when the socket has nothing
  *   queued (then no earlier reply can still reference it): a fresh 1 MiB buffer per bulk read
  *   costs more in page faults than the copy into it;
+ * - a reply whose data is a view of device memory (Reply.tail) is sent with copyUnsent: what
+ *   the socket does not take at once is copied at once, so later writes cannot reach it;
  * - when a client goes (cleanly or mid-message) its DMA maps and IRQ fds are dropped
  *   (session.close → device.close, which resets the function as the kernel does at
  *   release); device memory is kept; the next client may attach.
