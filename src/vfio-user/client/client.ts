@@ -82,14 +82,6 @@ function encodeWriteNoCopy(
     : encodeRegionWrite(msgId, region, offset, data);
 }
 
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function toBuffers(message: Uint8Array | readonly Uint8Array[]): Buffer | Buffer[] {
-  return message instanceof Uint8Array ? toBuffer(message) : message.map(toBuffer);
-}
-
 export class ClientError extends Error {
   override name = 'ClientError';
 }
@@ -146,14 +138,14 @@ export class VfioUserClient {
         );
       }, this.timeoutMs);
       this.pending.set(msgId, { command, resolve, reject, timer });
-      this.conn.send(toBuffers(message), fds);
+      this.conn.send(message, fds);
     });
   }
 
   /** Send a message that expects no reply (posted writes, odd frames in tests). */
   post(message: Uint8Array | readonly Uint8Array[], fds: readonly number[] = []): void {
     if (this.failure) throw this.failure;
-    this.conn.send(toBuffers(message), fds);
+    this.conn.send(message, fds);
   }
 
   /** A fresh message id (16-bit, wrapping). */
@@ -279,7 +271,7 @@ export class VfioUserClient {
         // A server→client command (DMA_READ/WRITE): this client serves no DMA by message.
         for (const fd of ev.fds) this.options.closeFd(fd);
         const reply = encodeErrorReply(ev.header.msgId, ev.header.command, ProtoErrno.ENOSYS);
-        this.conn.send(Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
+        this.conn.send(reply);
         continue;
       }
       const waiter = this.pending.get(ev.header.msgId);

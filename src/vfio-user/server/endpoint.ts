@@ -26,10 +26,6 @@ import type { Connection, Listener } from '../transport/types.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
 import { ServerSession } from './session.js';
 
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
 /** Replies at least this large are built in the connection's reused buffer when possible. */
 const REUSE_FROM = 64 * 1024;
 
@@ -185,13 +181,12 @@ export class ServerEndpoint {
   private deliver(a: Attached, reply: Reply | null): void {
     if (a.conn.closed) return;
     if (reply) {
-      const head = asBuffer(reply.bytes);
       if (reply.tail) {
         // Device memory in place: what the socket does not take now is copied now, so the
         // reply is the memory as it was when the read was handled.
-        a.conn.send([head, asBuffer(reply.tail)], reply.fds, { copyUnsent: true });
+        a.conn.send([reply.bytes, reply.tail], reply.fds, { copyUnsent: true });
       } else {
-        a.conn.send(head, reply.fds);
+        a.conn.send(reply.bytes, reply.fds);
       }
     }
     if (a.session.wantsClose && !a.closing) {

@@ -77,7 +77,11 @@ export class UnixConnection implements Connection {
     if (this.handle) native().handleRef(this.handle, on);
   }
 
-  send(data: Buffer | readonly Buffer[], fds?: readonly number[], opts?: SendOptions): void {
+  send(
+    data: Uint8Array | readonly Uint8Array[],
+    fds?: readonly number[],
+    opts?: SendOptions,
+  ): void {
     if (!this.handle) return;
     const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
     let total = 0;

@@ -23,7 +23,7 @@ export interface Connection {
    * whatever the kernel does not take at once is copied before send() returns (for memory
    * that may change right after, such as a view of device memory).
    */
-  send(data: Buffer | readonly Buffer[], fds?: readonly number[], opts?: SendOptions): void;
+  send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[], opts?: SendOptions): void;
   /** Bytes queued but not yet accepted by the kernel. */
   readonly pendingBytes: number;
   /** Called when pendingBytes drops to zero after having been non-zero. */
