@@ -7,15 +7,9 @@
  * it receives are closed; errors per region/IRQ are recorded, not fatal.
  */
 
+import { PciRegion, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
 import type { VfioUserClient } from '../vfio-user/client/client.js';
-import {
-  decodeSparseMmapCap,
-  RegionCapId,
-  RegionInfoFlags,
-  walkCaps,
-} from '../vfio-user/protocol/index.js';
-
-export const CONFIG_REGION = 7;
+import { decodeSparseMmapCap, walkCaps } from '../vfio-user/protocol/index.js';
 
 export interface RegionReport {
   index: number;
@@ -65,7 +59,7 @@ const IRQ_NAMES = ['INTx', 'MSI', 'MSI-X', 'ERR', 'REQ'];
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
 async function readConfig(client: VfioUserClient, offset: number, size: number): Promise<number> {
-  const b = await client.regionRead(CONFIG_REGION, offset, size);
+  const b = await client.regionRead(PciRegion.CONFIG, offset, size);
   if (b.length !== size)
     throw new Error(`config read at ${hex(offset)} returned ${b.length} bytes`);
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -75,7 +69,7 @@ async function readConfig(client: VfioUserClient, offset: number, size: number):
 async function writeConfig32(client: VfioUserClient, offset: number, value: number): Promise<void> {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, value >>> 0, true);
-  await client.regionWrite(CONFIG_REGION, offset, b);
+  await client.regionWrite(PciRegion.CONFIG, offset, b);
 }
 
 /** Size one BAR (or 64-bit pair) as firmware does; restores the original values. */
@@ -117,9 +111,9 @@ export async function gatherInspect(
       const r = await client.regionInfo(i);
       if (r.fd !== null) closeFd(r.fd);
       const sparseAreas: RegionReport['sparseAreas'] = [];
-      if (r.flags & RegionInfoFlags.CAPS && r.capOffset >= 32) {
-        const full = new Uint8Array(32 + r.caps.length);
-        full.set(r.caps, 32);
+      if (r.flags & RegionInfoFlags.CAPS && r.capOffset >= VfioSize.REGION_INFO) {
+        const full = new Uint8Array(VfioSize.REGION_INFO + r.caps.length);
+        full.set(r.caps, VfioSize.REGION_INFO);
         for (const cap of walkCaps(full, r.capOffset)) {
           if (cap.id === RegionCapId.SPARSE_MMAP) {
             for (const a of decodeSparseMmapCap(cap.bytes)) {
@@ -166,11 +160,11 @@ export async function gatherInspect(
       irqs.push({ index: i, name, flags: 0, count: 0, error: (e as Error).message });
     }
   }
-  const cfgRegion = regions[CONFIG_REGION];
+  const cfgRegion = regions[PciRegion.CONFIG];
   const cfgSize = cfgRegion ? Number(BigInt(cfgRegion.size)) : 256;
   const config: number[] = [];
   for (let off = 0; off < cfgSize; off += 1024) {
-    const chunk = await client.regionRead(CONFIG_REGION, off, Math.min(1024, cfgSize - off));
+    const chunk = await client.regionRead(PciRegion.CONFIG, off, Math.min(1024, cfgSize - off));
     config.push(...chunk);
   }
   const bars: BarReport[] = [];

@@ -8,15 +8,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HostError } from '../host/errors.js';
 import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
-import { errnoName, VfioError } from '../vfio/errors.js';
+import { KERNEL_BANDS } from '../nvgrace/kernel-bands.js';
+import { errnoName } from '../uapi/errno.js';
+import { VfioError } from '../vfio/errors.js';
 import { TransportError } from '../vfio-user/transport/errors.js';
 import { CliError } from './errors.js';
 import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { LIMITS_HELP, startServer } from './serve.js';
 import { parseSize, SizeError } from './size.js';
-
-const KERNELS = ['6.9', '6.14', '6.19'] as const;
 
 function sizeArg(value: string): number {
   try {
@@ -71,7 +71,7 @@ function buildProgram(out: (s: string) => void): Command {
         '--kernel <band>',
         'host kernel behaviour band (6.9 = 6.9–6.13, 6.14 = 6.14–6.18, 6.19 = ≥6.19)',
       )
-        .choices(KERNELS)
+        .choices(KERNEL_BANDS)
         .default('6.19'),
     )
     .option(

@@ -8,12 +8,10 @@
  * in a mapping and would grow the client's file through pwrite.
  */
 import { closeSync, fstatSync } from 'node:fs';
+import { DmaMapFlags } from '../uapi/vfio.js';
 import type { DmaRegionAccess } from '../vfio-user/server/host.js';
 import { HostError } from './errors.js';
 import { preadFull, pwriteFull } from './fd-io.js';
-
-export const DMA_PROT_READ = 1;
-export const DMA_PROT_WRITE = 2;
 
 export class FdDmaRegion implements DmaRegionAccess {
   private open = true;
@@ -48,14 +46,14 @@ export class FdDmaRegion implements DmaRegionAccess {
   }
 
   read(at: number, length: number): Uint8Array {
-    this.check(at, length, DMA_PROT_READ, 'read');
+    this.check(at, length, DmaMapFlags.READ, 'read');
     const out = new Uint8Array(length);
     preadFull(this.fd, out, this.offset + BigInt(at));
     return out;
   }
 
   write(at: number, data: Uint8Array): void {
-    this.check(at, data.length, DMA_PROT_WRITE, 'write');
+    this.check(at, data.length, DmaMapFlags.WRITE, 'write');
     pwriteFull(this.fd, data, this.offset + BigInt(at));
   }
 

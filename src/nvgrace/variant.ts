@@ -19,12 +19,12 @@
  * - IOEVENTFD → ENOTTY for every region.
  */
 import type { Card } from '../hw/card.js';
+import { PciRegion, type RegionInfo, RegionInfoFlags } from '../uapi/vfio.js';
 import type {
   DeviceInfo,
   DmaSpace,
   IrqInfo,
   MaybePromise,
-  RegionInfo,
   RegionMapping,
   SetIrqsRequest,
   VfioDevice,
@@ -32,7 +32,6 @@ import type {
 import { fail } from '../vfio/errors.js';
 import type { VfioPciDevice } from '../vfio/pci-device.js';
 import { buildRegionInfo, sparseMmapCap } from '../vfio/region-info.js';
-import * as U from '../vfio/uapi.js';
 import { type FakeBarReg, mergeBytes, readValue, selectRegister } from './fake-bar.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
 import type { MemRegion, NvgraceLayout } from './layout.js';
@@ -40,10 +39,7 @@ import { validateMmap } from './mmap.js';
 import { cardReady, waitReady } from './readiness.js';
 
 const FAKE_BAR_FLAGS =
-  U.VFIO_REGION_INFO_FLAG_READ |
-  U.VFIO_REGION_INFO_FLAG_WRITE |
-  U.VFIO_REGION_INFO_FLAG_MMAP |
-  U.VFIO_REGION_INFO_FLAG_CAPS;
+  RegionInfoFlags.READ | RegionInfoFlags.WRITE | RegionInfoFlags.MMAP | RegionInfoFlags.CAPS;
 
 export class NvgraceDevice implements VfioDevice {
   readonly name: string;
@@ -128,7 +124,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   private configRead(pos: number, length: number): Uint8Array {
-    const out = this.core.read(U.VFIO_PCI_CONFIG_REGION_INDEX, pos, length);
+    const out = this.core.read(PciRegion.CONFIG, pos, length);
     const t = this.configTarget(pos, length);
     if (t) {
       const v = readValue(t.reg);
@@ -139,7 +135,7 @@ export class NvgraceDevice implements VfioDevice {
 
   private configWrite(pos: number, data: Uint8Array): number {
     const t = this.configTarget(pos, data.length);
-    if (!t) return this.core.write(U.VFIO_PCI_CONFIG_REGION_INDEX, pos, data);
+    if (!t) return this.core.write(PciRegion.CONFIG, pos, data);
     const { hit } = t;
     mergeBytes(t.reg, data.subarray(hit.bufOffset, hit.bufOffset + hit.count), hit.regOffset);
     return hit.count;
@@ -189,7 +185,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number> {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
+    if (index === PciRegion.CONFIG) {
       const d = this.configRead(offset, target.length);
       target.set(d);
       return d.length;
@@ -214,7 +210,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.configRead(offset, length);
+    if (index === PciRegion.CONFIG) return this.configRead(offset, length);
     const f = this.fake(index);
     if (!f) return this.core.read(index, offset, length);
     const out = new Uint8Array(this.clip(f.region, offset, length));
@@ -223,7 +219,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   write(index: number, offset: number, data: Uint8Array): MaybePromise<number> {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.configWrite(offset, data);
+    if (index === PciRegion.CONFIG) return this.configWrite(offset, data);
     const f = this.fake(index);
     if (!f) return this.core.write(index, offset, data);
     const r = f.region;

@@ -7,6 +7,7 @@
  * a reset) return a Promise only when they really wait; the fast path stays synchronous.
  */
 import type { MemoryBacking } from '../hw/memory.js';
+import type { RegionInfo } from '../uapi/vfio.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -15,22 +16,6 @@ export interface DeviceInfo {
   flags: number;
   numRegions: number;
   numIrqs: number;
-}
-
-/**
- * The result of VFIO_DEVICE_GET_REGION_INFO for a given argsz, with kernel semantics:
- * `argsz` is what the full answer needs; `caps` holds the capability-chain bytes exactly as
- * the kernel would copy them after the 32-byte struct (empty when argsz was too small, in
- * which case capOffset is 0 even if flags has CAPS).
- */
-export interface RegionInfo {
-  argsz: number;
-  flags: number;
-  index: number;
-  capOffset: number;
-  size: bigint;
-  offset: bigint;
-  caps: Uint8Array;
 }
 
 /** struct vfio_irq_info, minus argsz. */

@@ -16,9 +16,9 @@
  */
 import type { Card, CardInterrupt } from '../hw/card.js';
 import * as C from '../pci/constants.js';
+import { IrqInfoFlags, IrqSetFlags, PciIrq } from '../uapi/vfio.js';
 import type { IrqInfo, IrqSink, SetIrqsRequest } from './device.js';
 import { fail } from './errors.js';
-import * as U from './uapi.js';
 
 type Mode = 'none' | 'intx' | 'msi' | 'msix';
 
@@ -80,15 +80,15 @@ export class IrqController {
 
   private count(index: number): number {
     switch (index) {
-      case U.VFIO_PCI_INTX_IRQ_INDEX:
+      case PciIrq.INTX:
         return this.layout.intxPin() !== 0 ? 1 : 0;
-      case U.VFIO_PCI_MSI_IRQ_INDEX:
+      case PciIrq.MSI:
         return this.msiCount();
-      case U.VFIO_PCI_MSIX_IRQ_INDEX:
+      case PciIrq.MSIX:
         return this.msixCount();
-      case U.VFIO_PCI_ERR_IRQ_INDEX:
+      case PciIrq.ERR:
         return this.layout.isPcie ? 1 : 0;
-      case U.VFIO_PCI_REQ_IRQ_INDEX:
+      case PciIrq.REQ:
         return 1;
       default:
         return 0;
@@ -96,31 +96,31 @@ export class IrqController {
   }
 
   info(index: number): IrqInfo {
-    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+    if (!Number.isInteger(index) || index < 0 || index >= PciIrq.NUM_IRQS) {
       fail('EINVAL', `IRQ index ${index} does not exist`);
     }
-    if (index === U.VFIO_PCI_ERR_IRQ_INDEX && !this.layout.isPcie) {
+    if (index === PciIrq.ERR && !this.layout.isPcie) {
       fail('EINVAL', 'ERR IRQ needs a PCIe device');
     }
     const flags =
-      index === U.VFIO_PCI_INTX_IRQ_INDEX
-        ? U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_MASKABLE | U.VFIO_IRQ_INFO_AUTOMASKED
-        : U.VFIO_IRQ_INFO_EVENTFD | U.VFIO_IRQ_INFO_NORESIZE;
+      index === PciIrq.INTX
+        ? IrqInfoFlags.EVENTFD | IrqInfoFlags.MASKABLE | IrqInfoFlags.AUTOMASKED
+        : IrqInfoFlags.EVENTFD | IrqInfoFlags.NORESIZE;
     return { index, flags, count: this.count(index) };
   }
 
   set(req: SetIrqsRequest): void {
     const { flags, index, start, count } = req;
-    if (!Number.isInteger(index) || index < 0 || index >= U.VFIO_PCI_NUM_IRQS) {
+    if (!Number.isInteger(index) || index < 0 || index >= PciIrq.NUM_IRQS) {
       fail('EINVAL', `IRQ index ${index} does not exist`);
     }
-    if (flags & ~(U.VFIO_IRQ_SET_DATA_TYPE_MASK | U.VFIO_IRQ_SET_ACTION_TYPE_MASK)) {
+    if (flags & ~(IrqSetFlags.DATA_TYPE_MASK | IrqSetFlags.ACTION_TYPE_MASK)) {
       fail('EINVAL', `unknown SET_IRQS flags 0x${flags.toString(16)}`);
     }
-    if (popcount(flags & U.VFIO_IRQ_SET_DATA_TYPE_MASK) !== 1) {
+    if (popcount(flags & IrqSetFlags.DATA_TYPE_MASK) !== 1) {
       fail('EINVAL', 'SET_IRQS needs exactly one data type');
     }
-    if (popcount(flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK) !== 1) {
+    if (popcount(flags & IrqSetFlags.ACTION_TYPE_MASK) !== 1) {
       fail('EINVAL', 'SET_IRQS needs exactly one action');
     }
     const max = this.count(index);
@@ -131,30 +131,29 @@ export class IrqController {
     if (start >= max || count > max - start) {
       fail('EINVAL', `SET_IRQS range ${start}+${count} exceeds ${max} interrupts`);
     }
-    if (flags & U.VFIO_IRQ_SET_DATA_BOOL && req.bools?.length !== count) {
+    if (flags & IrqSetFlags.DATA_BOOL && req.bools?.length !== count) {
       fail('EINVAL', `SET_IRQS DATA_BOOL needs ${count} bytes`);
     }
-    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+    if (flags & IrqSetFlags.DATA_EVENTFD) {
       const n = req.sinks?.length ?? 0;
       if (n !== 0 && n !== count) fail('EINVAL', `SET_IRQS DATA_EVENTFD needs 0 or ${count} fds`);
     }
-    const action = flags & U.VFIO_IRQ_SET_ACTION_TYPE_MASK;
+    const action = flags & IrqSetFlags.ACTION_TYPE_MASK;
     switch (index) {
-      case U.VFIO_PCI_INTX_IRQ_INDEX:
-        if (action === U.VFIO_IRQ_SET_ACTION_MASK) this.intxMask(req);
-        else if (action === U.VFIO_IRQ_SET_ACTION_UNMASK) this.intxUnmask(req);
+      case PciIrq.INTX:
+        if (action === IrqSetFlags.ACTION_MASK) this.intxMask(req);
+        else if (action === IrqSetFlags.ACTION_UNMASK) this.intxUnmask(req);
         else this.intxTriggerSet(req);
         return;
-      case U.VFIO_PCI_MSI_IRQ_INDEX:
-      case U.VFIO_PCI_MSIX_IRQ_INDEX:
-        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER)
-          fail('ENOTTY', 'MSI/MSI-X masking via SET_IRQS');
-        this.msiTrigger(req, index === U.VFIO_PCI_MSIX_IRQ_INDEX ? 'msix' : 'msi');
+      case PciIrq.MSI:
+      case PciIrq.MSIX:
+        if (action !== IrqSetFlags.ACTION_TRIGGER) fail('ENOTTY', 'MSI/MSI-X masking via SET_IRQS');
+        this.msiTrigger(req, index === PciIrq.MSIX ? 'msix' : 'msi');
         return;
       default:
-        if (action !== U.VFIO_IRQ_SET_ACTION_TRIGGER) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
+        if (action !== IrqSetFlags.ACTION_TRIGGER) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
         if (start !== 0 || count > 1) fail('EINVAL', 'ERR/REQ have one interrupt');
-        this.ctxTrigger(req, index === U.VFIO_PCI_ERR_IRQ_INDEX ? 'err' : 'req');
+        this.ctxTrigger(req, index === PciIrq.ERR ? 'err' : 'req');
     }
   }
 
@@ -180,7 +179,7 @@ export class IrqController {
   }
 
   private boolSet(req: SetIrqsRequest): boolean {
-    if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) return true;
+    if (req.flags & IrqSetFlags.DATA_NONE) return true;
     return (req.bools?.[0] ?? 0) !== 0;
   }
 
@@ -188,7 +187,7 @@ export class IrqController {
     if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
       fail('EINVAL', 'INTx mask needs INTx enabled and start 0 count 1');
     }
-    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) fail('EINVAL', 'INTx mask takes no eventfd');
+    if (req.flags & IrqSetFlags.DATA_EVENTFD) fail('EINVAL', 'INTx mask takes no eventfd');
     if (this.boolSet(req)) {
       this.intxMasked = true;
       this.syncIntxHw();
@@ -199,7 +198,7 @@ export class IrqController {
     if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
       fail('EINVAL', 'INTx unmask needs INTx enabled and start 0 count 1');
     }
-    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+    if (req.flags & IrqSetFlags.DATA_EVENTFD) {
       // Resample/unmask eventfd: kept (and closed later); this model cannot watch it.
       this.replaceIntxUnmask(req.sinks?.[0] ?? null);
       return;
@@ -221,7 +220,7 @@ export class IrqController {
 
   private intxTriggerSet(req: SetIrqsRequest): void {
     const { flags, start, count } = req;
-    if (this.mode === 'intx' && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+    if (this.mode === 'intx' && count === 0 && flags & IrqSetFlags.DATA_NONE) {
       this.disableAll();
       return;
     }
@@ -231,7 +230,7 @@ export class IrqController {
         `INTx trigger not possible in mode ${this.mode} (start ${start} count ${count})`,
       );
     }
-    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+    if (flags & IrqSetFlags.DATA_EVENTFD) {
       const sink = req.sinks?.[0] ?? null;
       if (this.intxTrigger && this.intxTrigger !== sink) this.intxTrigger.close();
       this.intxTrigger = sink;
@@ -250,14 +249,14 @@ export class IrqController {
 
   private msiTrigger(req: SetIrqsRequest, kind: 'msi' | 'msix'): void {
     const { flags, start, count } = req;
-    if (this.mode === kind && count === 0 && flags & U.VFIO_IRQ_SET_DATA_NONE) {
+    if (this.mode === kind && count === 0 && flags & IrqSetFlags.DATA_NONE) {
       this.disableAll();
       return;
     }
     if (this.mode !== kind && this.mode !== 'none') {
       fail('EINVAL', `cannot enable ${kind} while ${this.mode} is active`);
     }
-    if (flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+    if (flags & IrqSetFlags.DATA_EVENTFD) {
       if (this.mode === 'none') this.enableMsi(kind, start + count);
       if (start + count > this.vectors.length) {
         fail('EINVAL', `vectors ${start}+${count} beyond the ${this.vectors.length} enabled`);
@@ -273,7 +272,7 @@ export class IrqController {
     }
     if (this.mode !== kind) fail('EINVAL', `${kind} is not enabled`);
     for (let i = 0; i < count; i++) {
-      const fire = flags & U.VFIO_IRQ_SET_DATA_NONE || (req.bools?.[i] ?? 0) !== 0;
+      const fire = flags & IrqSetFlags.DATA_NONE || (req.bools?.[i] ?? 0) !== 0;
       if (fire) this.vectors[start + i]?.signal();
     }
   }
@@ -344,12 +343,12 @@ export class IrqController {
       if (which === 'err') this.err = s;
       else this.req = s;
     };
-    if (req.flags & U.VFIO_IRQ_SET_DATA_EVENTFD) {
+    if (req.flags & IrqSetFlags.DATA_EVENTFD) {
       set(req.sinks?.[0] ?? null);
       return;
     }
     if (req.count === 0) {
-      if (req.flags & U.VFIO_IRQ_SET_DATA_NONE) set(null);
+      if (req.flags & IrqSetFlags.DATA_NONE) set(null);
       return;
     }
     if (this.boolSet(req)) cur?.signal();

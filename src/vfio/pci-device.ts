@@ -18,12 +18,18 @@
  */
 import type { Card } from '../hw/card.js';
 import * as C from '../pci/constants.js';
+import {
+  DeviceInfoFlags,
+  PciIrq,
+  PciRegion,
+  type RegionInfo,
+  RegionInfoFlags,
+} from '../uapi/vfio.js';
 import { VirtualConfig } from './config-virt.js';
 import type {
   DeviceInfo,
   DmaSpace,
   IrqInfo,
-  RegionInfo,
   RegionMapping,
   SetIrqsRequest,
   VfioDevice,
@@ -32,7 +38,6 @@ import { fail } from './errors.js';
 import { IrqController } from './irqs.js';
 import { buildRegionInfo } from './region-info.js';
 import { saveConfigState } from './saved-state.js';
-import * as U from './uapi.js';
 
 export interface VfioPciDeviceOptions {
   /** Device name for logs; default "vfio-pci VVVV:DDDD". */
@@ -99,9 +104,9 @@ export class VfioPciDevice implements VfioDevice {
 
   deviceInfo(): DeviceInfo {
     return {
-      flags: U.VFIO_DEVICE_FLAGS_PCI | (this.resetWorks ? U.VFIO_DEVICE_FLAGS_RESET : 0),
-      numRegions: U.VFIO_PCI_NUM_REGIONS,
-      numIrqs: U.VFIO_PCI_NUM_IRQS,
+      flags: DeviceInfoFlags.PCI | (this.resetWorks ? DeviceInfoFlags.RESET : 0),
+      numRegions: PciRegion.NUM_REGIONS,
+      numIrqs: PciIrq.NUM_IRQS,
     };
   }
 
@@ -111,28 +116,25 @@ export class VfioPciDevice implements VfioDevice {
 
   regionInfo(index: number, argsz: number): RegionInfo {
     if (!Number.isInteger(index) || index < 0) fail('EINVAL', `region ${index} does not exist`);
-    if (index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+    if (index <= PciRegion.BAR5) {
       const size = this.barSize(index);
       let flags = 0;
       if (size > 0) {
-        flags = U.VFIO_REGION_INFO_FLAG_READ | U.VFIO_REGION_INFO_FLAG_WRITE;
+        flags = RegionInfoFlags.READ | RegionInfoFlags.WRITE;
         // Deliberately no MMAP on BAR0 (trapped registers); other BARs only with a backing.
-        if (index !== 0 && this.card.barBacking(index)) flags |= U.VFIO_REGION_INFO_FLAG_MMAP;
+        if (index !== 0 && this.card.barBacking(index)) flags |= RegionInfoFlags.MMAP;
       }
       return buildRegionInfo({ index, flags, size }, argsz);
     }
-    if (index === U.VFIO_PCI_ROM_REGION_INDEX) {
+    if (index === PciRegion.ROM) {
       const size = this.card.romSize;
-      return buildRegionInfo(
-        { index, flags: size > 0 ? U.VFIO_REGION_INFO_FLAG_READ : 0, size },
-        argsz,
-      );
+      return buildRegionInfo({ index, flags: size > 0 ? RegionInfoFlags.READ : 0, size }, argsz);
     }
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
-      const flags = U.VFIO_REGION_INFO_FLAG_READ | U.VFIO_REGION_INFO_FLAG_WRITE;
+    if (index === PciRegion.CONFIG) {
+      const flags = RegionInfoFlags.READ | RegionInfoFlags.WRITE;
       return buildRegionInfo({ index, flags, size: this.card.cfgSize }, argsz);
     }
-    if (index === U.VFIO_PCI_VGA_REGION_INDEX) fail('EINVAL', 'not a VGA device');
+    if (index === PciRegion.VGA) fail('EINVAL', 'not a VGA device');
     return fail('EINVAL', `region ${index} does not exist`);
   }
 
@@ -174,12 +176,12 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   readInto(index: number, offset: number, target: Uint8Array): number {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) {
+    if (index === PciRegion.CONFIG) {
       const d = this.config.read(offset, target.length);
       target.set(d);
       return d.length;
     }
-    if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+    if (Number.isInteger(index) && index >= 0 && index <= PciRegion.BAR5) {
       const n = this.checkBar(index, offset, target.length);
       const out = n === target.length ? target : target.subarray(0, n);
       const t = this.msixTableRange(index);
@@ -191,7 +193,7 @@ export class VfioPciDevice implements VfioDevice {
       }
       return n;
     }
-    if (index === U.VFIO_PCI_ROM_REGION_INDEX) {
+    if (index === PciRegion.ROM) {
       if (this.card.romSize === 0) fail('EINVAL', 'no ROM');
       if (!this.memoryEnabled) fail('EIO', 'ROM: memory decode disabled');
       if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.card.romSize) {
@@ -210,7 +212,7 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   read(index: number, offset: number, length: number): Uint8Array {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.read(offset, length);
+    if (index === PciRegion.CONFIG) return this.config.read(offset, length);
     if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`);
     const out = new Uint8Array(length);
     const n = this.readInto(index, offset, out);
@@ -218,8 +220,8 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   write(index: number, offset: number, data: Uint8Array): number {
-    if (index === U.VFIO_PCI_CONFIG_REGION_INDEX) return this.config.write(offset, data);
-    if (Number.isInteger(index) && index >= 0 && index <= U.VFIO_PCI_BAR5_REGION_INDEX) {
+    if (index === PciRegion.CONFIG) return this.config.write(offset, data);
+    if (Number.isInteger(index) && index >= 0 && index <= PciRegion.BAR5) {
       const n = this.checkBar(index, offset, data.length);
       const t = this.msixTableRange(index);
       if (!t) {
@@ -271,7 +273,7 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   mapping(index: number): RegionMapping | null {
-    if (!Number.isInteger(index) || index <= 0 || index > U.VFIO_PCI_BAR5_REGION_INDEX) return null;
+    if (!Number.isInteger(index) || index <= 0 || index > PciRegion.BAR5) return null;
     const b = this.card.barBacking(index);
     if (!b) return null;
     const size = this.barSize(index);

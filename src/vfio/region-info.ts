@@ -8,16 +8,14 @@
  * 8-byte aligned one after another; each header's `next` is an offset from the start of
  * the info buffer, 0 ending the chain.
  */
-import type { RegionInfo } from './device.js';
-import { fail } from './errors.js';
 import {
+  RegionCapId,
+  type RegionInfo,
+  RegionInfoFlags,
   regionOffset,
-  VFIO_INFO_CAP_HEADER_SIZE,
-  VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
-  VFIO_REGION_INFO_CAP_SPARSE_MMAP,
-  VFIO_REGION_INFO_FLAG_CAPS,
-  VFIO_REGION_INFO_SIZE,
-} from './uapi.js';
+  VfioSize,
+} from '../uapi/vfio.js';
+import { fail } from './errors.js';
 
 /** One region-info capability: its id, version and the bytes after the 8-byte header. */
 export interface InfoCap {
@@ -35,12 +33,12 @@ export function sparseMmapCap(areas: readonly { offset: number; size: number }[]
     dv.setBigUint64(8 + 16 * i, BigInt(a.offset), true);
     dv.setBigUint64(16 + 16 * i, BigInt(a.size), true);
   });
-  return { id: VFIO_REGION_INFO_CAP_SPARSE_MMAP, version: 1, body };
+  return { id: RegionCapId.SPARSE_MMAP, version: 1, body };
 }
 
 /** The MSI-X-mappable capability (id 3, v1): header only. */
 export function msixMappableCap(): InfoCap {
-  return { id: VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, version: 1, body: new Uint8Array(0) };
+  return { id: RegionCapId.MSIX_MAPPABLE, version: 1, body: new Uint8Array(0) };
 }
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -52,7 +50,7 @@ export function encodeCapChain(caps: readonly InfoCap[]): Uint8Array {
   for (const c of caps) {
     total = align8(total);
     starts.push(total);
-    total += VFIO_INFO_CAP_HEADER_SIZE + c.body.length;
+    total += VfioSize.CAP_HEADER + c.body.length;
   }
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
@@ -61,8 +59,8 @@ export function encodeCapChain(caps: readonly InfoCap[]): Uint8Array {
     const next = starts[i + 1];
     dv.setUint16(at, c.id, true);
     dv.setUint16(at + 2, c.version, true);
-    dv.setUint32(at + 4, next === undefined ? 0 : VFIO_REGION_INFO_SIZE + next, true);
-    out.set(c.body, at + VFIO_INFO_CAP_HEADER_SIZE);
+    dv.setUint32(at + 4, next === undefined ? 0 : VfioSize.REGION_INFO + next, true);
+    out.set(c.body, at + VfioSize.CAP_HEADER);
   });
   return out;
 }
@@ -78,8 +76,8 @@ export interface RegionInfoSpec {
 
 /** The answer for a caller that passed `argsz`. */
 export function buildRegionInfo(spec: RegionInfoSpec, argsz: number): RegionInfo {
-  if (!Number.isInteger(argsz) || argsz < VFIO_REGION_INFO_SIZE) {
-    fail('EINVAL', `region info argsz ${argsz} is below ${VFIO_REGION_INFO_SIZE}`);
+  if (!Number.isInteger(argsz) || argsz < VfioSize.REGION_INFO) {
+    fail('EINVAL', `region info argsz ${argsz} is below ${VfioSize.REGION_INFO}`);
   }
   const chain = encodeCapChain(spec.caps ?? []);
   const base = {
@@ -88,12 +86,12 @@ export function buildRegionInfo(spec: RegionInfoSpec, argsz: number): RegionInfo
     offset: spec.offset ?? regionOffset(spec.index),
   };
   if (chain.length === 0) {
-    return { ...base, argsz: VFIO_REGION_INFO_SIZE, flags: spec.flags, capOffset: 0, caps: chain };
+    return { ...base, argsz: VfioSize.REGION_INFO, flags: spec.flags, capOffset: 0, caps: chain };
   }
-  const need = VFIO_REGION_INFO_SIZE + chain.length;
-  const flags = spec.flags | VFIO_REGION_INFO_FLAG_CAPS;
+  const need = VfioSize.REGION_INFO + chain.length;
+  const flags = spec.flags | RegionInfoFlags.CAPS;
   if (argsz < need) {
     return { ...base, argsz: need, flags, capOffset: 0, caps: new Uint8Array(0) };
   }
-  return { ...base, argsz: need, flags, capOffset: VFIO_REGION_INFO_SIZE, caps: chain };
+  return { ...base, argsz: need, flags, capOffset: VfioSize.REGION_INFO, caps: chain };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeLayout, pow2up } from '../../src/nvgrace/layout.js';
-import { Errno, VfioError } from '../../src/vfio/errors.js';
+import { Errno } from '../../src/uapi/errno.js';
+import { VfioError } from '../../src/vfio/errors.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeLayout } from '../../src/nvgrace/layout.js';
 import { validateMmap } from '../../src/nvgrace/mmap.js';
-import { Errno, VfioError } from '../../src/vfio/errors.js';
+import { Errno } from '../../src/uapi/errno.js';
+import { VfioError } from '../../src/vfio/errors.js';
 
 const errno = (n: number) => (e: unknown) => e instanceof VfioError && e.errno === n;
 const hopper96GB = computeLayout({ memlength: 96e9, band: '6.19', dvsecMigBit: false });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCard, ManualClock } from '../../src/hw/index.js';
 import { createNvgraceDevice } from '../../src/nvgrace/index.js';
-import { Errno, VfioError } from '../../src/vfio/errors.js';
+import { Errno } from '../../src/uapi/errno.js';
+import { VfioError } from '../../src/vfio/errors.js';
 import { CFG, GiB, le32, rig, variant } from './helpers.js';
 
 const errno = (n: number) => (e: unknown) => e instanceof VfioError && e.errno === n;

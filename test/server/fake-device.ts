@@ -6,13 +6,13 @@
  */
 
 import { type MemoryBacking, SparseMemory } from '../../src/hw/memory.js';
+import type { RegionInfo } from '../../src/uapi/vfio.js';
 import type {
   DeviceInfo,
   DmaSpace,
   IrqInfo,
   IrqSink,
   MaybePromise,
-  RegionInfo,
   RegionMapping,
   SetIrqsRequest,
   VfioDevice,

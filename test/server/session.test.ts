@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno } from '../../src/vfio/errors.js';
+import { Errno } from '../../src/uapi/errno.js';
 import {
   Command,
   DmaUnmapFlags,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCard, EMU_INTX_DEASSERT, EMU_IRQ_TRIGGER, ManualClock } from '../../src/hw/index.js';
+import { Errno } from '../../src/uapi/errno.js';
 import type { IrqSink } from '../../src/vfio/device.js';
-import { Errno, VfioError } from '../../src/vfio/errors.js';
+import { VfioError } from '../../src/vfio/errors.js';
 import { VfioPciDevice } from '../../src/vfio/pci-device.js';
 
 const CFG = 7;

@@ -23,6 +23,7 @@ import {
   decodeRegionWriteReply,
   decodeSetIrqsReply,
   decodeVersionReply,
+  Errno,
   encodeDeviceGetInfo,
   encodeDeviceReset,
   encodeDmaMap,
@@ -40,8 +41,8 @@ import {
   FrameReader,
   type IrqInfoWire,
   isReply,
-  ProtoErrno,
-  type RegionInfoWire,
+  type RegionInfo,
+  VfioSize,
   type WriteMultiEntry,
 } from '../protocol/index.js';
 import type { Connection } from '../transport/types.js';
@@ -63,7 +64,7 @@ export const QEMU_CAPABILITIES: Capabilities = {
   writeMultiple: true,
 };
 
-export interface RegionInfoResult extends RegionInfoWire {
+export interface RegionInfoResult extends RegionInfo {
   /** The region's fd when the server handed one out (owned by the caller now). */
   fd: number | null;
 }
@@ -183,7 +184,7 @@ export class VfioUserClient {
    * GET_REGION_INFO the way QEMU does it: argsz 32 first, then again with the argsz the
    * server asked for. The fd of a truncated first reply is closed.
    */
-  async regionInfo(index: number, argsz = 32): Promise<RegionInfoResult> {
+  async regionInfo(index: number, argsz: number = VfioSize.REGION_INFO): Promise<RegionInfoResult> {
     const first = decodeGetRegionInfoReply(
       await this.request(encodeGetRegionInfo(this.id(), index, argsz)),
     );
@@ -270,7 +271,7 @@ export class VfioUserClient {
       if (!isReply(ev.header)) {
         // A server→client command (DMA_READ/WRITE): this client serves no DMA by message.
         for (const fd of ev.fds) this.options.closeFd(fd);
-        const reply = encodeErrorReply(ev.header.msgId, ev.header.command, ProtoErrno.ENOSYS);
+        const reply = encodeErrorReply(ev.header.msgId, ev.header.command, Errno.ENOSYS);
         this.conn.send(reply);
         continue;
       }

@@ -1,10 +1,12 @@
 /**
- * vfio-user wire constants: command numbers, header flags, and the VFIO uAPI values that
- * travel inside messages (redefined here so the pure protocol layer imports nothing).
+ * vfio-user wire constants: command numbers, header flags, the io-fd types and the fixed
+ * payload sizes. The VFIO uAPI values that travel inside messages (region/IRQ indexes, flags,
+ * errnos, struct sizes) are not vfio-user's own: they live in src/uapi.
  *
- * Rules: values are copied from the spec / <linux/vfio.h>; unknown command numbers are kept
- * raw (a `number`), so a peer sending 14 or 99 is representable and answerable.
+ * Rules: values are copied from the spec; unknown command numbers are kept raw (a `number`),
+ * so a peer sending 14 or 99 is representable and answerable.
  */
+import { VfioSize } from '../../uapi/vfio.js';
 
 export const Command = {
   VERSION: 1,
@@ -49,90 +51,6 @@ export const HeaderFlags = {
 
 export const HEADER_SIZE = 16;
 
-/** A subset of Linux errno values the protocol layer names (the server uses src/vfio/errors). */
-export const ProtoErrno = {
-  EPERM: 1,
-  ENOENT: 2,
-  EIO: 5,
-  E2BIG: 7,
-  EBADF: 9,
-  EFAULT: 14,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOTTY: 25,
-  ENOSPC: 28,
-  ENOSYS: 38,
-  EPROTO: 71,
-  EMSGSIZE: 90,
-} as const;
-
-// ---- VFIO uAPI values carried in messages (<linux/vfio.h>) ----
-
-export const PciRegion = {
-  BAR0: 0,
-  BAR1: 1,
-  BAR2: 2,
-  BAR3: 3,
-  BAR4: 4,
-  BAR5: 5,
-  ROM: 6,
-  CONFIG: 7,
-  VGA: 8,
-  NUM_REGIONS: 9,
-} as const;
-
-export const PciIrq = { INTX: 0, MSI: 1, MSIX: 2, ERR: 3, REQ: 4, NUM_IRQS: 5 } as const;
-
-export const DeviceInfoFlags = { RESET: 1 << 0, PCI: 1 << 1 } as const;
-
-export const RegionInfoFlags = { READ: 1 << 0, WRITE: 1 << 1, MMAP: 1 << 2, CAPS: 1 << 3 } as const;
-
-export const RegionCapId = {
-  SPARSE_MMAP: 1,
-  TYPE: 2,
-  MSIX_MAPPABLE: 3,
-  NVLINK2_SSATGT: 4,
-  NVLINK2_LNKSPD: 5,
-  SPARSE_MMAP_FDS: 16,
-} as const;
-
-export const IrqInfoFlags = {
-  EVENTFD: 1 << 0,
-  MASKABLE: 1 << 1,
-  AUTOMASKED: 1 << 2,
-  NORESIZE: 1 << 3,
-} as const;
-
-export const IrqSetFlags = {
-  DATA_NONE: 1 << 0,
-  DATA_BOOL: 1 << 1,
-  DATA_EVENTFD: 1 << 2,
-  DATA_TYPE_MASK: 0x07,
-  ACTION_MASK: 1 << 3,
-  ACTION_UNMASK: 1 << 4,
-  ACTION_TRIGGER: 1 << 5,
-  ACTION_TYPE_MASK: 0x38,
-} as const;
-
-export const DmaMapFlags = { READ: 1 << 0, WRITE: 1 << 1 } as const;
-
-export const DmaUnmapFlags = { GET_DIRTY_BITMAP: 1 << 0, ALL: 1 << 1 } as const;
-
-export const DeviceFeatureFlags = {
-  MASK: 0xffff,
-  GET: 1 << 16,
-  SET: 1 << 17,
-  PROBE: 1 << 18,
-} as const;
-
-export const DeviceFeature = {
-  MIGRATION: 1,
-  MIG_DEVICE_STATE: 2,
-  DMA_LOGGING_START: 6,
-  DMA_LOGGING_STOP: 7,
-  DMA_LOGGING_REPORT: 8,
-} as const;
-
 export const IoFdType = { IOEVENTFD: 0, IOREGIONFD: 1 } as const;
 
 // ---- fixed wire sizes (payload bytes, after the 16-byte header) ----
@@ -142,12 +60,12 @@ export const Sizes = {
   DMA_MAP: 32,
   DMA_UNMAP: 24,
   DMA_UNMAP_BITMAP: 16,
-  DEVICE_INFO: 16,
-  REGION_INFO: 32,
+  DEVICE_INFO: VfioSize.DEVICE_INFO,
+  REGION_INFO: VfioSize.REGION_INFO,
   REGION_IO_FDS: 16,
   IO_FD_ENTRY: 40,
-  IRQ_INFO: 16,
-  SET_IRQS: 20,
+  IRQ_INFO: VfioSize.IRQ_INFO,
+  SET_IRQS: VfioSize.IRQ_SET,
   REGION_ACCESS: 16,
   WRITE_MULTI_HEADER: 8,
   WRITE_MULTI_ENTRY: 24,

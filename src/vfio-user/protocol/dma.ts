@@ -12,7 +12,8 @@
  *   DMA_WRITE header-only, so spec-layout messages to QEMU 10.1 misplace data by 4 bytes
  *   (vfio-user.md §5.3, §7.1). The server here never sends them; it requires fd-backed DMA.
  */
-import { Command, DmaUnmapFlags, HEADER_SIZE, HeaderFlags, Sizes } from './constants.js';
+import { DmaUnmapFlags } from '../../uapi/vfio.js';
+import { Command, HEADER_SIZE, HeaderFlags, Sizes } from './constants.js';
 import { badPayload } from './errors.js';
 import { allocMessage, type Frame, viewOf } from './header.js';
 import { expectNoFds, expectReply } from './reply.js';

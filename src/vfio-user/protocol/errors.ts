@@ -6,7 +6,7 @@
  * longer be trusted (the connection must be dropped). An error reply received from the peer
  * is a RemoteError.
  */
-import { ProtoErrno } from './constants.js';
+import { Errno } from '../../uapi/errno.js';
 
 export type ProtocolErrorCode =
   | 'ERR_FRAME_SIZE_TOO_SMALL'
@@ -25,7 +25,7 @@ export class ProtocolError extends Error {
   constructor(
     code: ProtocolErrorCode,
     message: string,
-    errno: number = ProtoErrno.EINVAL,
+    errno: number = Errno.EINVAL,
     fatal = false,
   ) {
     super(message);
@@ -37,7 +37,7 @@ export class ProtocolError extends Error {
 }
 
 /** A malformed payload: the one error decoders throw. */
-export function badPayload(message: string, errno: number = ProtoErrno.EINVAL): never {
+export function badPayload(message: string, errno: number = Errno.EINVAL): never {
   throw new ProtocolError('ERR_PAYLOAD', message, errno);
 }
 

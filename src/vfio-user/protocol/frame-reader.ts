@@ -17,7 +17,8 @@
  *   A frame assembled from several chunks is copied out of the reader's store when small; a
  *   large one (≥ 64 KiB) takes the store with it and the reader starts a new one.
  */
-import { HEADER_SIZE, HeaderFlags, ProtoErrno } from './constants.js';
+import { Errno } from '../../uapi/errno.js';
+import { HEADER_SIZE, HeaderFlags } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { decodeHeader, type Frame, type Header } from './header.js';
 import { MAX_MSG_SIZE } from './limits.js';
@@ -94,7 +95,7 @@ export class FrameReader {
       const error = new ProtocolError(
         'ERR_READER_FAILED',
         'reader already failed',
-        ProtoErrno.EPROTO,
+        Errno.EPROTO,
         true,
       );
       return fds.length > 0 || chunk.length > 0
@@ -211,7 +212,7 @@ export class FrameReader {
     message: string,
     code: 'ERR_FRAME_SIZE_TOO_SMALL' | 'ERR_FRAME_TOO_LARGE',
   ): void {
-    this.failure = new ProtocolError(code, message, ProtoErrno.EINVAL, true);
+    this.failure = new ProtocolError(code, message, Errno.EINVAL, true);
     const fds = this.pendingFds.flatMap((p) => p.fds);
     this.pendingFds = [];
     this.store = new Uint8Array(0);

@@ -5,6 +5,7 @@
  * (bits 0-3 type: 0 command, 1 reply; 0x10 No_reply; 0x20 Error), error u32 @12.
  * Little-endian (the host order of every platform vfio-user runs on).
  */
+import { Errno } from '../../uapi/errno.js';
 import { HEADER_SIZE, HeaderFlags } from './constants.js';
 import { allocBytes } from './le.js';
 
@@ -138,7 +139,7 @@ export function encodeReply(
 
 /** A header-only error reply. errno must be non-zero (QEMU reads 0 as success); 0 becomes EINVAL. */
 export function encodeErrorReply(msgId: number, command: number, errno: number): Uint8Array {
-  const e = errno > 0 && errno <= 0xffffffff ? errno : 22;
+  const e = errno > 0 && errno <= 0xffffffff ? errno : Errno.EINVAL;
   return encodeHeader({
     msgId,
     command,

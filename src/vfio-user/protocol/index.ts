@@ -3,6 +3,9 @@
  * for every message in both directions, capability parsing, per-command validation.
  * No Node APIs: Uint8Array and DataView only.
  */
+// The uAPI numbers and errnos that messages carry, for users of the codec (defined in src/uapi).
+export * from '../../uapi/errno.js';
+export * from '../../uapi/vfio.js';
 export * from './constants.js';
 export * from './control.js';
 export * from './dma.js';

@@ -10,6 +10,7 @@
  * - GET_REGION_IO_FDS (16): argsz, flags, index, count; reply + count sub-regions of 40 bytes.
  * - GET_IRQ_INFO (16): argsz, flags, index, count.
  */
+import type { RegionInfo } from '../../uapi/vfio.js';
 import { Command, HEADER_SIZE, HeaderFlags, Sizes } from './constants.js';
 import { badPayload } from './errors.js';
 import { allocMessage, type Frame, viewOf } from './header.js';
@@ -81,18 +82,7 @@ export function decodeDeviceGetInfoReply(frame: Frame): DeviceInfoWire {
 
 // ---- DEVICE_GET_REGION_INFO ----
 
-export interface RegionInfoWire {
-  argsz: number;
-  flags: number;
-  index: number;
-  capOffset: number;
-  size: bigint;
-  offset: bigint;
-  /** Capability chain bytes after the 32-byte struct (empty when absent). */
-  caps: Uint8Array;
-}
-
-export function decodeRegionInfoStruct(payload: Uint8Array, what: string): RegionInfoWire {
+export function decodeRegionInfoStruct(payload: Uint8Array, what: string): RegionInfo {
   if (payload.length < Sizes.REGION_INFO) {
     badPayload(`${what} payload is ${payload.length} bytes, below the minimum of 32`);
   }
@@ -122,7 +112,7 @@ export function decodeGetRegionInfo(payload: Uint8Array): { argsz: number; index
   const r = decodeRegionInfoStruct(payload, 'DEVICE_GET_REGION_INFO');
   return { argsz: r.argsz, index: r.index };
 }
-export function encodeGetRegionInfoReply(msgId: number, info: RegionInfoWire): Uint8Array {
+export function encodeGetRegionInfoReply(msgId: number, info: RegionInfo): Uint8Array {
   const { bytes, view } = allocMessage(
     msgId,
     Command.DEVICE_GET_REGION_INFO,
@@ -139,7 +129,7 @@ export function encodeGetRegionInfoReply(msgId: number, info: RegionInfoWire): U
   return bytes;
 }
 /** Client: the reply and the (at most one) fd that came with it. */
-export function decodeGetRegionInfoReply(frame: Frame): RegionInfoWire & { fd: number | null } {
+export function decodeGetRegionInfoReply(frame: Frame): RegionInfo & { fd: number | null } {
   expectReply(frame, Command.DEVICE_GET_REGION_INFO, Sizes.REGION_INFO);
   if (frame.fds.length > 1)
     badPayload(`GET_REGION_INFO reply carries ${frame.fds.length} fds, at most 1 allowed`);

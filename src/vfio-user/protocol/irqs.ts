@@ -4,7 +4,8 @@
  * DATA_EVENTFD carries no inline data: 0 fds (de-assign) or `count` fds ride along.
  * Reply: header only.
  */
-import { Command, HEADER_SIZE, IrqSetFlags, Sizes } from './constants.js';
+import { IrqSetFlags } from '../../uapi/vfio.js';
+import { Command, HEADER_SIZE, Sizes } from './constants.js';
 import { badPayload } from './errors.js';
 import { allocMessage, type Frame, viewOf } from './header.js';
 import { expectNoFds, expectReply } from './reply.js';

@@ -5,15 +5,9 @@
  * flag bits, fds where none belong / missing / too many). Semantic checks that need the
  * device (region index in range, IRQ counts) are left to the server.
  */
-import {
-  Command,
-  DeviceFeatureFlags,
-  DmaMapFlags,
-  DmaUnmapFlags,
-  IrqSetFlags,
-  ProtoErrno,
-  Sizes,
-} from './constants.js';
+import { Errno } from '../../uapi/errno.js';
+import { DeviceFeatureFlags, DmaMapFlags, DmaUnmapFlags, IrqSetFlags } from '../../uapi/vfio.js';
+import { Command, Sizes } from './constants.js';
 import type { Frame } from './header.js';
 import { viewOf } from './header.js';
 import { getU32 } from './le.js';
@@ -32,7 +26,7 @@ export type Validator = (frame: Frame, limits: ValidationLimits) => Invalid | nu
 
 const U64_MAX = (1n << 64n) - 1n;
 
-function invalid(message: string, errno: number = ProtoErrno.EINVAL): Invalid {
+function invalid(message: string, errno: number = Errno.EINVAL): Invalid {
   return { errno, message };
 }
 

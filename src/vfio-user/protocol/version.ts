@@ -5,7 +5,8 @@
  * Rules: the capability parser validates every known key's JSON type and range and names
  * exactly what is wrong; unknown keys are kept by name (a peer may warn about them).
  */
-import { Command, ProtoErrno, Sizes } from './constants.js';
+import { Errno } from '../../uapi/errno.js';
+import { Command, Sizes } from './constants.js';
 import { badPayload, ProtocolError } from './errors.js';
 import { allocMessage, type Frame, viewOf } from './header.js';
 import { expectReply } from './reply.js';
@@ -68,7 +69,7 @@ export function decodeVersion(payload: Uint8Array): VersionMessage {
 }
 
 function capError(message: string): never {
-  throw new ProtocolError('ERR_CAPABILITIES', message, ProtoErrno.EINVAL);
+  throw new ProtocolError('ERR_CAPABILITIES', message, Errno.EINVAL);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

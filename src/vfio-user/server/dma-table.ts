@@ -12,9 +12,10 @@
  *   messages, which QEMU 10.1 encodes differently from the spec, so it answers EFAULT;
  *   outside every window → EFAULT; against the window's protection → EPERM.
  */
+
+import { DmaMapFlags } from '../../uapi/vfio.js';
 import type { DmaSpace } from '../../vfio/device.js';
 import { fail } from '../../vfio/errors.js';
-import { DmaMapFlags } from '../protocol/constants.js';
 import type { DmaRegionAccess } from './host.js';
 
 export interface DmaWindow {

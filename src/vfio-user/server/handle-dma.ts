@@ -8,8 +8,9 @@
  * GET_DIRTY_BITMAP unmap is answered with an all-zero bitmap of the asked size: no dirty
  * tracking is done (no migration support); QEMU 10.1 never asks for it.
  */
+
+import { DmaUnmapFlags } from '../../uapi/vfio.js';
 import { fail } from '../../vfio/errors.js';
-import { DmaUnmapFlags } from '../protocol/constants.js';
 import { decodeDmaMap, decodeDmaUnmap, encodeDmaUnmapReply } from '../protocol/dma.js';
 import { encodeReply } from '../protocol/header.js';
 import { type Handler, type HandlerContext, reply } from './context.js';

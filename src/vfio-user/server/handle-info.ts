@@ -12,8 +12,9 @@
  * GET_REGION_IO_FDS: we offer no ioeventfds (the variant driver answers ENOTTY to
  * VFIO_DEVICE_IOEVENTFD), so a valid request gets count 0 and no fds rather than an error.
  */
+import { type RegionInfo, RegionInfoFlags } from '../../uapi/vfio.js';
 import { fail } from '../../vfio/errors.js';
-import { RegionInfoFlags, Sizes } from '../protocol/constants.js';
+import { Sizes } from '../protocol/constants.js';
 import {
   decodeGetIrqInfo,
   decodeGetRegionInfo,
@@ -22,7 +23,6 @@ import {
   encodeGetIrqInfoReply,
   encodeGetRegionInfoReply,
   encodeGetRegionIoFdsReply,
-  type RegionInfoWire,
 } from '../protocol/info.js';
 import { type Handler, type HandlerContext, reply } from './context.js';
 
@@ -48,7 +48,7 @@ export const handleGetRegionInfo: Handler = (ctx, frame) => {
   const fullSize = Math.max(ri.argsz, Sizes.REGION_INFO + ri.caps.length);
   const base = { index, size: ri.size, offset };
   if (fullSize > argsz) {
-    const head: RegionInfoWire = {
+    const head: RegionInfo = {
       ...base,
       argsz: fullSize,
       flags: flags & ~RegionInfoFlags.CAPS,
@@ -58,7 +58,7 @@ export const handleGetRegionInfo: Handler = (ctx, frame) => {
     return reply(encodeGetRegionInfoReply(frame.header.msgId, head));
   }
   const hasCaps = ri.caps.length > 0;
-  const full: RegionInfoWire = {
+  const full: RegionInfo = {
     ...base,
     argsz: fullSize,
     flags: hasCaps ? flags : flags & ~RegionInfoFlags.CAPS,

@@ -8,9 +8,10 @@
  * SET_IRQS turns each eventfd into a sink via HostOps; if the device rejects the request the
  * sinks created for it are closed (which closes their fds).
  */
+
+import { IrqSetFlags } from '../../uapi/vfio.js';
 import type { IrqSink, MaybePromise, SetIrqsRequest } from '../../vfio/device.js';
 import { fail } from '../../vfio/errors.js';
-import { IrqSetFlags } from '../protocol/constants.js';
 import { encodeReply, type Frame, viewOf } from '../protocol/header.js';
 import { decodeSetIrqs } from '../protocol/irqs.js';
 import {

@@ -17,9 +17,11 @@
  * - fds a handler does not keep are closed through HostOps; fatal framing errors get an error
  *   reply for their msg id when possible, then wantsClose.
  */
+
+import { Errno } from '../../uapi/errno.js';
 import type { DeviceInfo, MaybePromise, VfioDevice } from '../../vfio/device.js';
-import { Errno, VfioError } from '../../vfio/errors.js';
-import { commandName, HeaderFlags } from '../protocol/constants.js';
+import { VfioError } from '../../vfio/errors.js';
+import { Command, commandName, HeaderFlags } from '../protocol/constants.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { ReadEvent } from '../protocol/frame-reader.js';
 import { encodeErrorReply, type Frame, type Header, wantsNoReply } from '../protocol/header.js';
@@ -183,7 +185,7 @@ export class ServerSession {
       this.closeFds(frame.fds);
       return this.fail(header, noReply, invalid.errno, invalid.message);
     }
-    if (this.state === 'awaiting-version' && header.command !== 1) {
+    if (this.state === 'awaiting-version' && header.command !== Command.VERSION) {
       this.closeFds(frame.fds);
       return this.fail(header, noReply, Errno.EINVAL, 'VERSION must be the first command');
     }
