@@ -2,7 +2,7 @@
  * The QEMU command line that attaches a served device: what `serve` prints so a user can
  * copy it. Pure: sizes in, argv out.
  *
- * Rules (see shared/docs/vfio-user.md §5.1 and §8): guest RAM is a shared memfd so DMA maps
+ * Rules (docs/protocol.md §4.1, §4.5): guest RAM is a shared memfd so DMA maps
  * carry fds; the device is `vfio-user-pci` in JSON form behind a PCIe root port; the 64-bit
  * MMIO window and the CPU's physical address bits are enlarged together, because QEMU
  * refuses a window the address bits cannot reach and firmware cannot place the BARs in a

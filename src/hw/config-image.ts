@@ -1,6 +1,6 @@
 /**
  * The power-on config image of a Grace GPU: type 0 header, BAR sizing masks, and the
- * capability chain of the Hopper proxy (H20/H100, nvgrace-gpu.md §10) plus the NVIDIA DVSEC.
+ * capability chain of the Hopper proxy (H20/H100, docs/driver-rules.md §10) plus the NVIDIA DVSEC.
  *
  * Rules: the offsets are fixed (GH200's own lspci was not found; the H20 layout is used and
  * the DVSEC — absent from the H20 capture — is placed in its gap at 0x2C8). Write masks are

@@ -2,9 +2,9 @@
  * Card profiles as data: what differs between the Grace-attached GPUs the nvgrace-gpu driver
  * binds (IDs, memory size, Hopper vs Blackwell MIG bug, BAR sizes, BAR0 ID registers).
  *
- * Rules: only facts and documented assumptions live here — no behaviour. Sources are
- * /work/shared/docs/nvgrace-gpu.md §1, §10; every value not found in a source is marked
- * "assumption" with the reasoning.
+ * Rules: only facts and documented assumptions live here — no behaviour. Sources and
+ * assumptions are summarised in docs/driver-rules.md §1, §10; every value not found in a
+ * source is marked "assumption" with the reasoning.
  */
 
 const MIB = 2 ** 20;

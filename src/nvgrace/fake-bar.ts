@@ -1,5 +1,5 @@
 /**
- * The emulated BAR registers of the fake BARs in config space (nvgrace-gpu.md §2).
+ * The emulated BAR registers of the fake BARs in config space (docs/driver-rules.md §2).
  *
  * Rules:
  * - Each fake BAR is one 64-bit register bar_val; it reads (bar_val & ~(bar_size − 1)) | 0xC

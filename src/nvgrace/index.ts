@@ -3,7 +3,7 @@
  * readiness wait, the ACPI check (fallback to the plain core), Hopper/Blackwell detection
  * and the memory layout.
  *
- * Rules (nvgrace-gpu.md §1.1, §7): 6.9 has no wait; 6.14 waits but ignores a timeout; ≥6.19
+ * Rules (docs/driver-rules.md §1.1, §7): 6.9 has no wait; 6.14 waits but ignores a timeout; ≥6.19
  * fails probe with ETIME. No ACPI memory (or size 0) → the plain core named
  * "nvgrace-gpu-vfio-pci-core". Layout errors (EOVERFLOW/EINVAL) fail probe.
  */

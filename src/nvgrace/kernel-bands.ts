@@ -1,6 +1,6 @@
 /**
  * Kernel version bands of the nvgrace-gpu driver as data: which user-visible behaviours a
- * band has (nvgrace-gpu.md §1, §7, §9).
+ * band has (docs/driver-rules.md §1, §7, §9).
  *
  * Rules: '6.9' = 6.9–6.13, '6.14' = 6.14–6.18, '6.19' = 6.19 and later (up to 7.1).
  */

@@ -1,6 +1,6 @@
 /**
  * The nvgrace-gpu memory layout: how the ACPI device memory is split into the fake BARs
- * (nvgrace-gpu.md §1.2).
+ * (docs/driver-rules.md §1.2).
  *
  * Rules:
  * - Hopper (MIG hardware bug; every device on 6.9–6.13): x = memlength − 1 GiB (underflow →

@@ -1,5 +1,5 @@
 /**
- * mmap() validation of the fake BARs (nvgrace-gpu.md §5), as a pure function.
+ * mmap() validation of the fake BARs (docs/driver-rules.md §5), as a pure function.
  *
  * Rules: `pgoff` is the page offset inside the region; the length is what mmap() maps (page-
  * rounded). end = pgoff·PAGE_SIZE + length; overflow of u64 → EOVERFLOW; end > memlength →

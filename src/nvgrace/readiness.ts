@@ -1,5 +1,5 @@
 /**
- * The driver's GPU readiness poll (nvgrace_gpu_wait_device_ready, nvgrace-gpu.md §7).
+ * The driver's GPU readiness poll (nvgrace_gpu_wait_device_ready, docs/driver-rules.md §7).
  *
  * Rules: ready = C2C link and HBM training both report 0xFF. Check immediately; then sleep
  * 1000 ms and check again while no more than 30 000 ms have passed since the start (so the

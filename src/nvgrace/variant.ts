@@ -2,7 +2,7 @@
  * NvgraceDevice: the nvgrace-gpu-vfio-pci variant over the vfio-pci core — fake BARs backed
  * by the coherent device memory (usemem at index 4, Hopper's resmem at index 2).
  *
- * Rules (nvgrace-gpu.md §2–§7):
+ * Rules (docs/driver-rules.md §2–§7):
  * - Everything not about a fake BAR falls through to the core (VfioPciDevice).
  * - Config: fake BAR registers overlay core reads and absorb writes (see fake-bar.ts); they
  *   are zeroed at open and by VFIO_DEVICE_RESET before the core reset (not by FLR or close).

@@ -2,7 +2,7 @@
  * The vfio-pci core's permission map of config space, built at open from the hardware's
  * capability chains (vfio_pci_config.c: vfio_config_init / vfio_cap_init / vfio_ecap_init).
  *
- * Rules (nvgrace-gpu.md §8.1–§8.3):
+ * Rules (docs/driver-rules.md §8.1–§8.3):
  * - Every byte has an owner (the header, a capability, or a gap), a virtualization mask and a
  *   write mask: read = (hw & ~virt) | (vconfig & virt); write bits with write&virt go to
  *   vconfig, write&~virt are read-modify-written to hardware, the rest are ignored.

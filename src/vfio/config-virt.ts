@@ -2,7 +2,7 @@
  * The vfio-pci core's virtual config space: vconfig bytes + the permission map, serving the
  * config region's read()/write() (vfio_pci_config.c).
  *
- * Rules (nvgrace-gpu.md §8.1–§8.3):
+ * Rules (docs/driver-rules.md §8.1–§8.3):
  * - pos/count outside [0, cfgSize) → EFAULT. Accesses are chopped into naturally aligned
  *   4/2/1-byte pieces that never cross a dword or an owner (header/cap/gap) boundary.
  * - BARs 0x10–0x27 and the ROM BAR are fully virtual with sizing emulation from the host

@@ -2,7 +2,7 @@
  * VfioPciDevice: the plain vfio-pci core over a Card — what a VMM sees through the device fd
  * of a vfio-pci (or nvgrace-gpu-vfio-pci-core) bound function.
  *
- * Rules (nvgrace-gpu.md §8):
+ * Rules (docs/driver-rules.md §8):
  * - Regions: BAR0..5 (size from the host resources; 0 → flags 0), ROM (6, none on this card:
  *   size 0 flags 0), CONFIG (7, cfgSize, READ|WRITE), VGA (8) → EINVAL, ≥ 9 → EINVAL.
  * - BAR0 is deliberately not MMAP: its registers (readiness, MSI-X table, the emulator's IRQ

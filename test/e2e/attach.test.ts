@@ -1,5 +1,5 @@
 /**
- * Client ↔ server over a real socket: the QEMU 10.1 attach sequence (vfio-user.md §5.2),
+ * Client ↔ server over a real socket: the QEMU 10.1 attach sequence (docs/protocol.md §4.2),
  * the mapped path, trapped accesses, posted writes, interrupts, disconnect/reattach.
  */
 import assert from 'node:assert/strict';

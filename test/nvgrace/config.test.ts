@@ -1,3 +1,4 @@
+// The fake BARs' config emulation: docs/driver-rules.md §2.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CFG, cfgRead32, GiB, le32, rig, u32, variant } from './helpers.js';

@@ -7,7 +7,7 @@ import { VfioError } from '../../src/vfio/errors.js';
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 
-// nvgrace-gpu.md §1.3: memlength → usemem, usemem bar, resmem offset, resmem, resmem bar.
+// docs/driver-rules.md §1.3: memlength → usemem, usemem bar, resmem offset, resmem, resmem bar.
 const HOPPER: [string, number, number, number, number, number, number][] = [
   ['96 GiB', 0x18_0000_0000, 0x17_c000_0000, 128 * GiB, 0x17_c000_0000, 0x4000_0000, GiB],
   ['96 GB', 96e9, 0x16_0000_0000, 128 * GiB, 0x16_0000_0000, 0x5a0b_c000, 2 * GiB],

@@ -1,3 +1,4 @@
+// mmap() of the fake BARs: docs/driver-rules.md §5.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeLayout } from '../../src/nvgrace/layout.js';

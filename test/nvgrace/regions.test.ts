@@ -1,3 +1,4 @@
+// The fake BARs' rules: docs/driver-rules.md §3 (region info), §4 (read/write), §7 (readiness).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCard, ManualClock } from '../../src/hw/index.js';

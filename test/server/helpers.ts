@@ -58,7 +58,7 @@ export function asFrame(r: Reply | null): Frame {
   return { header: decodeHeader(r.bytes), payload: r.bytes.subarray(16), fds: r.fds };
 }
 
-/** QEMU 10.1's VERSION JSON (vfio-user.md §2). */
+/** QEMU 10.1's VERSION JSON (docs/protocol.md §2). */
 export const QEMU_JSON =
   '{"capabilities": {"migration": {"pgsize": 4096, "max_bitmap_size": 268435456}, "max_msg_fds": 16, ' +
   '"max_data_xfer_size": 1048576, "pgsizes": 4096, "max_dma_maps": 65535, "write_multiple": true}}';

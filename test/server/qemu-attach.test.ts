@@ -26,7 +26,7 @@ import {
 import { BAR2_BACKING_OFFSET, BAR2_FD } from './fake-device.js';
 import { asFrame, harness, qemuVersion } from './helpers.js';
 
-describe('the QEMU 10.1 attach sequence (vfio-user.md §5.2)', () => {
+describe('the QEMU 10.1 attach sequence (docs/protocol.md §4.2)', () => {
   it('replays realize with reply sizes inside what QEMU accepts', async () => {
     const h = harness();
     let id = 0;

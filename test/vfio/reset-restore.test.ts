@@ -1,6 +1,7 @@
 /**
  * What a function reset keeps (pci_try_reset_function saves and restores the config state
- * around the FLR), and the MSI-X table's exemption from the memory-enable check (§8.4).
+ * around the FLR; docs/driver-rules.md §8.8), and the MSI-X table's exemption from the
+ * memory-enable check (§8.4).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

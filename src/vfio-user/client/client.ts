@@ -54,7 +54,7 @@ export interface ClientOptions {
   closeFd: (fd: number) => void;
 }
 
-/** What a VMM like QEMU 10.1 proposes (vfio-user.md §2). */
+/** What a VMM like QEMU 10.1 proposes (docs/protocol.md §2). */
 export const QEMU_CAPABILITIES: Capabilities = {
   migration: { pgsize: 4096, maxBitmapSize: 268435456 },
   maxMsgFds: 16,

@@ -10,7 +10,7 @@
  * DMA_READ/WRITE (spec layout): address u64 @0, count u64 @8, data @16.
  *   NOTE: QEMU 10.1 decodes these with {address u64 @0, count u32 @8, data @12} and answers
  *   DMA_WRITE header-only, so spec-layout messages to QEMU 10.1 misplace data by 4 bytes
- *   (vfio-user.md §5.3, §7.1). The server here never sends them; it requires fd-backed DMA.
+ *   (docs/protocol.md §4.3, §7.1). The server here never sends them; it requires fd-backed DMA.
  */
 import { DmaUnmapFlags } from '../../uapi/vfio.js';
 import { Command, HEADER_SIZE, HeaderFlags, Sizes } from './constants.js';

@@ -1,7 +1,7 @@
 /**
  * The query commands: DEVICE_GET_INFO, GET_REGION_INFO, GET_REGION_IO_FDS, GET_IRQ_INFO.
  *
- * Region info rules (vfio-user.md §3.4, §5.4): the device answers with kernel semantics for the
+ * Region info rules (docs/protocol.md §3.3, §4.4): the device answers with kernel semantics for the
  * client's argsz; if the full answer needs more than that argsz we send only the 32-byte struct
  * with argsz = full size, CAPS cleared, cap_offset 0 and no fd. For a region the device can map
  * (mapping non-null, backing with an fd, client accepts ≥ 1 fd) MMAP is set, `offset` becomes

@@ -1,7 +1,7 @@
 /**
  * VERSION negotiation, the server side.
  *
- * Rules (vfio-user.md §2, §5.4): major must be 0; we answer minor = min(client minor, 0) — we
+ * Rules (docs/protocol.md §2, §4.4): major must be 0; we answer minor = min(client minor, 0) — we
  * implement no 0.x extension (no twin socket, no migration), and QEMU rejects a minor above
  * its own 0. The reply never exceeds the request's size (QEMU receives it into its request
  * buffer), so the JSON is shrunk to the essential keys when the request is small; `pgsizes` is

@@ -1,0 +1,197 @@
+/**
+ * Every citation in the repository resolves inside the repository.
+ *
+ * Rules:
+ * - A `something.md` mentioned in src/, bench/, fuzz/, test/, bin/, README.md or docs/ names a
+ *   file that exists: as written from the repository root, beside the citing file, or (for a
+ *   bare name) in docs/. Mentions inside URLs are not checked.
+ * - A `§N` or `§N.M` (and the far end of a range `§A–§B` / `§A–B`) refers to the nearest
+ *   doc mentioned before it in the same file; in a docs/*.md file with no doc mentioned
+ *   before it on the same line, to that doc itself. The doc must have a heading numbered so
+ *   (`## 4. …`, `### 8.1 …`). A `§` with no doc before it is an error.
+ * - Nothing names the session's shared directory outside the repository.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// dist/test/docs-citations.test.js → repository root.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const TEXT = /\.(ts|js|mjs|cjs|c|cc|h|sh|md|gyp|json)$/;
+
+function walk(dir: string): string[] {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return [];
+  const out: string[] = [];
+  for (const f of readdirSync(abs)) {
+    const p = join(dir, f);
+    if (statSync(join(root, p)).isDirectory()) out.push(...walk(p));
+    else if (TEXT.test(f) || dir === 'bin') out.push(p);
+  }
+  return out;
+}
+
+// This file cites made-up docs in its own checks of the checker.
+const SELF = 'test/docs-citations.test.ts';
+
+/** The files whose citations must resolve. */
+function citingFiles(): string[] {
+  return [
+    ...['src', 'bench', 'fuzz', 'test', 'bin', 'docs'].flatMap(walk),
+    'README.md',
+    'binding.gyp',
+  ].filter((f) => existsSync(join(root, f)) && !f.startsWith('bench/results/') && f !== SELF);
+}
+
+/** Section numbers a markdown document defines in its headings. */
+export function sectionsOf(markdown: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of markdown.matchAll(/^#{1,6}\s+(\d+(?:\.\d+)*)[.)]?\s/gm)) out.add(m[1]!);
+  return out;
+}
+
+// Built from pieces so that this file does not cite what it forbids.
+const OUTSIDE = [['..', 'shared'].join('/'), ['/work', 'shared'].join('/'), 'shared/docs'];
+
+const DOC = /(?<![\w./-])(\/?(?:\.{1,2}\/)*(?:[\w-]+\/)*[\w-]+\.md)\b/g;
+const SECTION = /§\s?(\d+(?:\.\d+)*)(?:\s?[–-]\s?§?\s?(\d+(?:\.\d+)*))?/g;
+
+export interface Problem {
+  file: string;
+  line: number;
+  what: string;
+}
+
+/**
+ * The citation problems of one file. `exists(path)` says whether a repository-relative path
+ * exists; `sections(path)` gives the section numbers of an existing doc.
+ */
+export function checkFile(
+  file: string,
+  text: string,
+  exists: (p: string) => boolean,
+  sections: (p: string) => Set<string>,
+): Problem[] {
+  const problems: Problem[] = [];
+  const inDocs = file.startsWith('docs/') && file.endsWith('.md');
+  let lastDoc: string | null = null;
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    for (const o of OUTSIDE) {
+      if (raw.includes(o)) problems.push({ file, line, what: `points outside the repo (${o})` });
+    }
+    const body = raw.replace(/\bhttps?:\/\/\S+/g, ' ');
+    // Doc mentions and § references in the order they appear on the line.
+    type Tok = { at: number; doc?: string; secs?: string[] };
+    const toks: Tok[] = [];
+    for (const m of body.matchAll(DOC)) {
+      const name = m[1]!;
+      const candidates = [
+        normalize(name),
+        normalize(join(dirname(file), name)),
+        ...(name.includes('/') ? [] : [join('docs', name)]),
+      ];
+      const hit = candidates.find((c) => !c.startsWith('..') && exists(c));
+      if (!hit) problems.push({ file, line, what: `cites ${name}, which is not in the repo` });
+      toks.push({ at: m.index, doc: hit ?? name });
+    }
+    for (const m of body.matchAll(SECTION)) {
+      toks.push({ at: m.index, secs: [m[1]!, ...(m[2] ? [m[2]] : [])] });
+    }
+    toks.sort((a, b) => a.at - b.at);
+    let lineDoc: string | null = null;
+    for (const t of toks) {
+      if (t.doc) {
+        lastDoc = t.doc;
+        lineDoc = t.doc;
+        continue;
+      }
+      const doc = inDocs ? (lineDoc ?? file) : lastDoc;
+      if (!doc) {
+        problems.push({ file, line, what: `§${t.secs![0]} with no doc cited before it` });
+        continue;
+      }
+      if (!doc.endsWith('.md') || !exists(doc)) continue; // already reported above
+      const have = sections(doc);
+      for (const s of t.secs!) {
+        if (!have.has(s)) problems.push({ file, line, what: `${doc} has no §${s}` });
+      }
+    }
+  });
+  return problems;
+}
+
+function repoProblems(): Problem[] {
+  const exists = (p: string) => existsSync(join(root, p)) && statSync(join(root, p)).isFile();
+  const cache = new Map<string, Set<string>>();
+  const sections = (p: string) => {
+    let s = cache.get(p);
+    if (!s) {
+      s = sectionsOf(readFileSync(join(root, p), 'utf8'));
+      cache.set(p, s);
+    }
+    return s;
+  };
+  return citingFiles().flatMap((f) =>
+    checkFile(f, readFileSync(join(root, f), 'utf8'), exists, sections),
+  );
+}
+
+const fmt = (ps: Problem[]) => ps.map((p) => `${p.file}:${p.line}: ${p.what}`);
+
+describe('documentation citations resolve inside the repository', () => {
+  it('every cited doc exists and has every cited §section; nothing points to the shared dir', () => {
+    assert.deepEqual(fmt(repoProblems()), []);
+  });
+
+  it('the four docs and the LICENSE exist', () => {
+    for (const f of [
+      'docs/architecture.md',
+      'docs/driver-rules.md',
+      'docs/protocol.md',
+      'docs/extending.md',
+      'LICENSE',
+    ]) {
+      assert.ok(existsSync(join(root, f)), `${f} is missing`);
+    }
+  });
+
+  it('the checker catches a missing doc, a missing section, a stray § and an outside path', () => {
+    const docs = new Map([['docs/a.md', new Set(['1', '2', '2.1'])]]);
+    const exists = (p: string) => docs.has(p);
+    const sections = (p: string) => docs.get(p) ?? new Set<string>();
+    const check = (file: string, text: string) =>
+      checkFile(file, text, exists, sections).map((p) => p.what);
+    assert.deepEqual(check('src/x.ts', '// see docs/a.md §2.1 and §1–§2'), []);
+    assert.deepEqual(check('src/x.ts', '// a.md §2'), []);
+    assert.deepEqual(check('src/x.ts', '// docs/a.md §3'), ['docs/a.md has no §3']);
+    assert.deepEqual(check('src/x.ts', '// docs/a.md §1–4'), ['docs/a.md has no §4']);
+    assert.deepEqual(check('src/x.ts', '// docs/b.md'), [
+      'cites docs/b.md, which is not in the repo',
+    ]);
+    assert.deepEqual(check('src/x.ts', '// §2'), ['§2 with no doc cited before it']);
+    assert.deepEqual(check('docs/a.md', 'see §2.1'), []);
+    assert.deepEqual(check('docs/a.md', 'see §9'), ['docs/a.md has no §9']);
+    assert.deepEqual(check('src/x.ts', '// https://example.org/x.md'), []);
+    assert.deepEqual(check('src/x.ts', `// ${OUTSIDE[0]}/notes.md`), [
+      `points outside the repo (${OUTSIDE[0]})`,
+      `cites ${OUTSIDE[0]}/notes.md, which is not in the repo`,
+    ]);
+    assert.deepEqual(check('src/x.ts', `// ${OUTSIDE[1]}/docs/a.md`), [
+      `points outside the repo (${OUTSIDE[1]})`,
+      'points outside the repo (shared/docs)',
+      `cites ${OUTSIDE[1]}/docs/a.md, which is not in the repo`,
+    ]);
+  });
+
+  it('section numbers come from numbered headings only', () => {
+    const s = sectionsOf(
+      '# Title\n## 1. One\n### 1.2 Sub\ntext 3. no\n## Appendix\n#### 10) Ten\n',
+    );
+    assert.deepEqual([...s].sort(), ['1', '1.2', '10']);
+  });
+});
