@@ -38,17 +38,11 @@ function stubDevice(): VfioDevice {
       else target.fill(0);
       return target.length;
     },
-    read(index: number, offset: number, length: number) {
-      const out = new Uint8Array(length);
-      if (index === 4) mem.readInto(offset, out);
-      return out;
-    },
     write(index: number, offset: number, data: Uint8Array) {
       if (index === 4) mem.write(offset, data);
       return data.length;
     },
     reset() {},
-    ioeventfd() {},
     mapping: () => null,
     setDmaSpace() {},
   };

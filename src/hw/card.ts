@@ -18,8 +18,6 @@ export interface BarResource {
   io: boolean;
   is64: boolean;
   prefetch: boolean;
-  /** True when the BAR is plain memory the VMM may map (its bytes live in `mapping`). */
-  mappable: boolean;
 }
 
 /** Readiness of the C2C link and HBM training as BAR0 reports them. */
@@ -58,8 +56,6 @@ export interface Card {
   barRead(index: number, offset: number, target: Uint8Array): void;
   /** Write to a host BAR, honouring physical decode. */
   barWrite(index: number, offset: number, data: Uint8Array): void;
-  /** The backing of a mappable host BAR, or null. */
-  barBacking(index: number): { backing: MemoryBacking; offset: number } | null;
   /** Read the ROM image (bytes past the image read 0xFF). */
   romRead(offset: number, target: Uint8Array): void;
 

@@ -97,7 +97,6 @@ export function profileBars(profile: CardProfile): BarResource[] {
     io: false,
     is64: size > 0,
     prefetch: size > 0,
-    mappable: false,
   });
   const none = (index: number): BarResource => ({
     index,
@@ -105,7 +104,6 @@ export function profileBars(profile: CardProfile): BarResource[] {
     io: false,
     is64: false,
     prefetch: false,
-    mappable: false,
   });
   return [
     bar(0, BAR0_SIZE),

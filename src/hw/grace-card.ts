@@ -185,10 +185,6 @@ export class GraceCard implements Card {
     if (index === 0) this.bar0.write(offset, data);
   }
 
-  barBacking(_index: number): { backing: MemoryBacking; offset: number } | null {
-    return null;
-  }
-
   romRead(offset: number, target: Uint8Array): void {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new RangeError(`bad ROM offset ${offset}`);

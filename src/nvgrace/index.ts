@@ -10,7 +10,6 @@
 import type { Card } from '../hw/card.js';
 import type { Clock } from '../hw/clock.js';
 import { findDvsec } from '../pci/walk.js';
-import type { VfioDevice } from '../vfio/device.js';
 import { fail } from '../vfio/errors.js';
 import { VfioPciDevice } from '../vfio/pci-device.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
@@ -47,7 +46,13 @@ export interface CreateNvgraceOptions {
   clock: Clock;
 }
 
-export async function createNvgraceDevice(opts: CreateNvgraceOptions): Promise<VfioDevice> {
+/**
+ * What probe binds: the variant, or the plain core when the driver falls back. Both are
+ * VfioDevices; the concrete type also offers the model-only calls (read, ioeventfd).
+ */
+export type BoundDevice = NvgraceDevice | VfioPciDevice;
+
+export async function createNvgraceDevice(opts: CreateNvgraceOptions): Promise<BoundDevice> {
   const { card, kernel, clock } = opts;
   const band = BANDS[kernel];
   if (!band) fail('EINVAL', `unknown kernel band ${String(kernel)}`);

@@ -35,7 +35,6 @@ import { buildRegionInfo, sparseMmapCap } from '../vfio/region-info.js';
 import { type FakeBarReg, mergeBytes, readValue, selectRegister } from './fake-bar.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
 import type { MemRegion, NvgraceLayout } from './layout.js';
-import { validateMmap } from './mmap.js';
 import { cardReady, waitReady } from './readiness.js';
 
 const FAKE_BAR_FLAGS =
@@ -209,6 +208,7 @@ export class NvgraceDevice implements VfioDevice {
     return this.card.memView(r.devOffset + offset, length);
   }
 
+  /** The kernel's read() into a fresh buffer (the model's own callers; the server uses readInto). */
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     if (index === PciRegion.CONFIG) return this.configRead(offset, length);
     const f = this.fake(index);
@@ -238,6 +238,7 @@ export class NvgraceDevice implements VfioDevice {
     this.core.reset();
   }
 
+  /** VFIO_DEVICE_IOEVENTFD: the variant refuses it (the server offers no ioeventfds either). */
   ioeventfd(_index: number, _offset: number, _size: number): void {
     fail('ENOTTY', 'nvgrace-gpu does not support IOEVENTFD');
   }
@@ -247,15 +248,10 @@ export class NvgraceDevice implements VfioDevice {
     if (!f) return this.core.mapping(index);
     const r = f.region;
     return {
-      backing: this.card.memory,
-      backingOffset: r.devOffset,
+      fd: this.card.memory.fd ?? null,
+      offset: r.devOffset,
       areas: [{ offset: 0, size: r.memlength }],
     };
-  }
-
-  /** mmap() validation of a fake BAR (§5): the mapped window, or EINVAL/EOVERFLOW. */
-  validateMmap(index: number, pgoff: number, length: number, pageSize: number) {
-    return validateMmap(this.layout, index, pgoff, length, pageSize);
   }
 
   setDmaSpace(dma: DmaSpace | null): void {

@@ -1,12 +1,15 @@
 /**
  * The VfioDevice interface: the one seam between the vfio-user server and the device model,
- * shaped like the VFIO device-fd uAPI (ioctls + read/write/mmap at region offsets).
+ * shaped like the VFIO device-fd uAPI (ioctls + read/write/mmap at region offsets), holding
+ * exactly what the server calls.
  *
- * Rules: the server knows only this file (and errors.ts), never nvgrace or hw. A rejected
- * access throws VfioError(errno). Methods that may have to wait (the ≥6.19 readiness gate,
- * a reset) return a Promise only when they really wait; the fast path stays synchronous.
+ * Rules: the server knows only this file, errors.ts and src/uapi, never nvgrace or hw. A
+ * rejected access throws VfioError(errno). Methods that may have to wait (the ≥6.19 readiness
+ * gate, a reset) return a Promise only when they really wait; the fast path stays synchronous.
+ * A device holds no per-process state: a server may serve several devices, each through its
+ * own endpoint. How readInto/readView serve REGION_READ without copies, and what the caller
+ * must do with a view, is owned by src/vfio-user/server/read-path.ts.
  */
-import type { MemoryBacking } from '../hw/memory.js';
 import type { RegionInfo } from '../uapi/vfio.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -41,12 +44,15 @@ export interface SetIrqsRequest {
   sinks?: IrqSink[] | undefined;
 }
 
-/** A mappable window of a region: where its bytes live, and which parts may be mapped. */
+/** A mappable window of a region: the file its bytes live in, and which parts may be mapped. */
 export interface RegionMapping {
-  /** The backing whose fd the VMM maps. */
-  backing: MemoryBacking;
-  /** File offset in `backing` of region offset 0. */
-  backingOffset: number;
+  /**
+   * The fd the VMM maps (MAP_SHARED), owned by the device (the server passes it on, never
+   * closes it); null when the bytes live only in this process, so the VMM must use messages.
+   */
+  fd: number | null;
+  /** File offset in `fd` of region offset 0. */
+  offset: number;
   /** Areas (region-relative) the VMM may map, as in the sparse-mmap capability. */
   areas: { offset: number; size: number }[];
 }
@@ -81,15 +87,11 @@ export interface VfioDevice {
    * copies it before the device handles anything else.
    */
   readView(index: number, offset: number, length: number): Uint8Array | null;
-  /** readInto into a fresh buffer: the bytes read (fewer than asked when clipped). */
-  read(index: number, offset: number, length: number): MaybePromise<Uint8Array>;
   /** write() at a region offset; returns the byte count the kernel would return. */
   write(index: number, offset: number, data: Uint8Array): MaybePromise<number>;
   /** VFIO_DEVICE_RESET. */
   reset(): MaybePromise<void>;
-  /** VFIO_DEVICE_IOEVENTFD (the variant answers ENOTTY). */
-  ioeventfd(index: number, offset: number, size: number): void;
-  /** What a VMM may mmap for a region, validated as mmap() would be; null if not mappable. */
+  /** What a VMM may mmap for a region (the sparse-mmap areas); null if not mappable. */
   mapping(index: number): RegionMapping | null;
   /** Give the device access to guest memory (null when the VMM detaches). */
   setDmaSpace(dma: DmaSpace | null): void;

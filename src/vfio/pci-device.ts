@@ -5,9 +5,9 @@
  * Rules (docs/driver-rules.md §8):
  * - Regions: BAR0..5 (size from the host resources; 0 → flags 0), ROM (6, none on this card:
  *   size 0 flags 0), CONFIG (7, cfgSize, READ|WRITE), VGA (8) → EINVAL, ≥ 9 → EINVAL.
- * - BAR0 is deliberately not MMAP: its registers (readiness, MSI-X table, the emulator's IRQ
- *   trigger) are trapped in this emulator, so every access must come through read()/write().
- *   Other BARs are mappable only when the card offers a backing for them.
+ * - No host BAR is MMAP: BAR0's registers (readiness, MSI-X table, the emulator's IRQ
+ *   trigger) are trapped in this emulator, so every access must come through read()/write(),
+ *   and this card has no other host BAR of plain memory (device memory is the variant's).
  * - BAR read/write: EINVAL at/after the size, count clipped to the end; memory BARs → EIO
  *   while the virtual MSE is clear (or D3hot); the MSI-X table range reads 0xFF and drops
  *   writes (the VMM emulates the table).
@@ -119,11 +119,8 @@ export class VfioPciDevice implements VfioDevice {
     if (index <= PciRegion.BAR5) {
       const size = this.barSize(index);
       let flags = 0;
-      if (size > 0) {
-        flags = RegionInfoFlags.READ | RegionInfoFlags.WRITE;
-        // Deliberately no MMAP on BAR0 (trapped registers); other BARs only with a backing.
-        if (index !== 0 && this.card.barBacking(index)) flags |= RegionInfoFlags.MMAP;
-      }
+      // No MMAP: host BARs are trapped registers here (see the rules above).
+      if (size > 0) flags = RegionInfoFlags.READ | RegionInfoFlags.WRITE;
       return buildRegionInfo({ index, flags, size }, argsz);
     }
     if (index === PciRegion.ROM) {
@@ -211,6 +208,7 @@ export class VfioPciDevice implements VfioDevice {
     return null;
   }
 
+  /** The kernel's read() into a fresh buffer (the variant's config overlay, tests). */
   read(index: number, offset: number, length: number): Uint8Array {
     if (index === PciRegion.CONFIG) return this.config.read(offset, length);
     if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`);
@@ -264,6 +262,7 @@ export class VfioPciDevice implements VfioDevice {
     this.functionReset();
   }
 
+  /** VFIO_DEVICE_IOEVENTFD (model only: the server offers no ioeventfds). */
   ioeventfd(index: number, offset: number, size: number): void {
     // Accepted and ignored: every access is trapped here anyway, so an ioeventfd would only
     // be a fast path.
@@ -272,12 +271,9 @@ export class VfioPciDevice implements VfioDevice {
     void size;
   }
 
-  mapping(index: number): RegionMapping | null {
-    if (!Number.isInteger(index) || index <= 0 || index > PciRegion.BAR5) return null;
-    const b = this.card.barBacking(index);
-    if (!b) return null;
-    const size = this.barSize(index);
-    return { backing: b.backing, backingOffset: b.offset, areas: [{ offset: 0, size }] };
+  /** No region of the core is mappable (see the rules above). */
+  mapping(_index: number): RegionMapping | null {
+    return null;
   }
 
   setDmaSpace(dma: DmaSpace | null): void {

@@ -1,7 +1,6 @@
 import { type CreateCardOptions, createCard, ManualClock } from '../../src/hw/index.js';
-import type { KernelBand } from '../../src/nvgrace/index.js';
+import type { BoundDevice, KernelBand } from '../../src/nvgrace/index.js';
 import { createNvgraceDevice, NvgraceDevice } from '../../src/nvgrace/index.js';
-import type { VfioDevice } from '../../src/vfio/device.js';
 
 export const GiB = 2 ** 30;
 export const CFG = 7;
@@ -9,7 +8,7 @@ export const CFG = 7;
 export interface Rig {
   clock: ManualClock;
   card: ReturnType<typeof createCard>;
-  dev: VfioDevice;
+  dev: BoundDevice;
 }
 
 /** A probed and opened device on a ManualClock (ready at once unless told otherwise). */
@@ -23,7 +22,7 @@ export async function rig(
   return { clock, card, dev };
 }
 
-export function variant(dev: VfioDevice): NvgraceDevice {
+export function variant(dev: BoundDevice): NvgraceDevice {
   if (!(dev instanceof NvgraceDevice)) throw new Error('not the variant');
   return dev;
 }
@@ -38,6 +37,6 @@ export function le32(v: number): Uint8Array {
   return b;
 }
 
-export async function cfgRead32(dev: VfioDevice, at: number): Promise<number> {
+export async function cfgRead32(dev: BoundDevice, at: number): Promise<number> {
   return u32(await dev.read(CFG, at, 4));
 }

@@ -62,13 +62,13 @@ describe('fake BAR region info (§3)', () => {
   it('mapping: usemem at backing offset 0, resmem at usemem.memlength', async () => {
     const { dev, card } = await rig({ memSize: 96e9 });
     assert.deepEqual(dev.mapping(4), {
-      backing: card.memory,
-      backingOffset: 0,
+      fd: card.memory.fd ?? null,
+      offset: 0,
       areas: [{ offset: 0, size: 0x16_0000_0000 }],
     });
     assert.deepEqual(dev.mapping(2), {
-      backing: card.memory,
-      backingOffset: 0x16_0000_0000,
+      fd: card.memory.fd ?? null,
+      offset: 0x16_0000_0000,
       areas: [{ offset: 0, size: 0x5a0b_c000 }],
     });
     assert.equal(dev.mapping(0), null);

@@ -5,7 +5,6 @@
  * HostOps that records which fds were closed.
  */
 
-import { type MemoryBacking, SparseMemory } from '../../src/hw/memory.js';
 import type { RegionInfo } from '../../src/uapi/vfio.js';
 import type {
   DeviceInfo,
@@ -27,23 +26,9 @@ const GiB = 2 ** 30;
 
 const SIZES = [16 * MiB, 0, GiB, 0, 2 * GiB, 0, 0, 4096, 0];
 
-/** A backing that claims an fd, as the real shared-file backing would. */
-function fdMemory(size: number): MemoryBacking {
-  const mem = new SparseMemory(size);
-  return {
-    size,
-    fd: BAR2_FD,
-    readInto: (o, t) => mem.readInto(o, t),
-    write: (o, d) => mem.write(o, d),
-    close: () => mem.close(),
-  };
-}
-
 export class FakeDevice implements VfioDevice {
   readonly name = 'fake 10de:2342';
   readonly config = new Uint8Array(4096);
-  readonly bar2 = fdMemory(GiB + BAR2_BACKING_OFFSET);
-  readonly bar4 = new SparseMemory(2 * GiB);
   readonly irqRequests: SetIrqsRequest[] = [];
   readonly writes: { index: number; offset: number; data: number[] }[] = [];
   dma: DmaSpace | null = null;
@@ -122,7 +107,7 @@ export class FakeDevice implements VfioDevice {
     const r = this.read(index, offset, target.length);
     return r instanceof Promise ? r.then(copy) : copy(r);
   }
-  read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
+  private read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     const size = SIZES[index] ?? 0;
     if (offset >= size) fail('EINVAL', 'read past region');
     const n = Math.min(length, size - offset);
@@ -144,18 +129,10 @@ export class FakeDevice implements VfioDevice {
   reset(): void {
     this.resets++;
   }
-  ioeventfd(): void {
-    fail('ENOTTY', 'no ioeventfd');
-  }
   mapping(index: number): RegionMapping | null {
     if (index === 2)
-      return {
-        backing: this.bar2,
-        backingOffset: BAR2_BACKING_OFFSET,
-        areas: [{ offset: 0, size: GiB / 2 }],
-      };
-    if (index === 4)
-      return { backing: this.bar4, backingOffset: 0, areas: [{ offset: 0, size: 2 * GiB }] };
+      return { fd: BAR2_FD, offset: BAR2_BACKING_OFFSET, areas: [{ offset: 0, size: GiB / 2 }] };
+    if (index === 4) return { fd: null, offset: 0, areas: [{ offset: 0, size: 2 * GiB }] };
     return null;
   }
   setDmaSpace(dma: DmaSpace | null): void {

@@ -4,9 +4,9 @@
  * Region info rules (docs/protocol.md §3.3, §4.4): the device answers with kernel semantics for the
  * client's argsz; if the full answer needs more than that argsz we send only the 32-byte struct
  * with argsz = full size, CAPS cleared, cap_offset 0 and no fd. For a region the device can map
- * (mapping non-null, backing with an fd, client accepts ≥ 1 fd) MMAP is set, `offset` becomes
- * the mmap offset inside the backing fd (sparse-area offsets stay region-relative), and exactly
- * one fd — the backing's — rides on the full reply. Without an fd MMAP is cleared, so the client
+ * (mapping non-null with an fd, client accepts ≥ 1 fd) MMAP is set, `offset` becomes
+ * the mmap offset inside that fd (sparse-area offsets stay region-relative), and exactly
+ * one fd — the mapping's — rides on the full reply. Without an fd MMAP is cleared, so the client
  * keeps posted writes and uses messages. Never more payload than the client's argsz.
  *
  * GET_REGION_IO_FDS: we offer no ioeventfds (the variant driver answers ENOTTY to
@@ -41,10 +41,10 @@ export const handleGetRegionInfo: Handler = (ctx, frame) => {
   checkRegion(ctx, index);
   const ri = ctx.device.regionInfo(index, argsz);
   const mapping = ctx.device.mapping(index);
-  const fd = mapping?.backing.fd;
-  const mappable = mapping !== null && fd !== undefined && (ctx.peer?.maxMsgFds ?? 1) >= 1;
+  const fd = mapping?.fd ?? null;
+  const mappable = mapping !== null && fd !== null && (ctx.peer?.maxMsgFds ?? 1) >= 1;
   const flags = mappable ? ri.flags | RegionInfoFlags.MMAP : ri.flags & ~RegionInfoFlags.MMAP;
-  const offset = mappable ? BigInt(mapping.backingOffset) : ri.offset;
+  const offset = mappable ? BigInt(mapping.offset) : ri.offset;
   const fullSize = Math.max(ri.argsz, Sizes.REGION_INFO + ri.caps.length);
   const base = { index, size: ri.size, offset };
   if (fullSize > argsz) {
