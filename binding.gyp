@@ -6,7 +6,8 @@
         "src/native/addon.c",
         "src/native/socket.c",
         "src/native/listen.c",
-        "src/native/memory.c"
+        "src/native/memory.c",
+        "src/native/process.c"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]

@@ -254,6 +254,7 @@ static napi_value init(napi_env env, napi_value exports) {
   nvu_init_socket(env, exports);
   nvu_init_listen(env, exports);
   nvu_init_memory(env, exports);
+  nvu_init_process(env, exports);
   return exports;
 }
 

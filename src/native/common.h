@@ -64,6 +64,7 @@ bool nvu_handle_init(napi_env env, nvu_handle *h, int fd, napi_value cb, const c
 napi_value nvu_init_socket(napi_env env, napi_value exports);
 napi_value nvu_init_listen(napi_env env, napi_value exports);
 napi_value nvu_init_memory(napi_env env, napi_value exports);
+napi_value nvu_init_process(napi_env env, napi_value exports);
 void nvu_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
 #endif

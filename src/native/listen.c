@@ -2,9 +2,10 @@
  * AF_UNIX listening, accepting and connecting, the stale-socket probe, and a generic
  * "fd became readable" watcher (listening sockets, eventfds).
  *
- * Rules: every fd made here is non-blocking and close-on-exec. A path socket is chmod 0600
- * between bind() and listen(), so nobody can connect before the mode is tight. An inherited
- * fd must already be a listening AF_UNIX stream socket; anything else is refused.
+ * Rules: every fd made here is non-blocking and close-on-exec. A path socket is bound under
+ * umask 0177, so it is born mode 0600 before anyone can connect (no chmod afterwards through
+ * a path that could have been swapped for a symlink). An inherited fd must already be a
+ * listening AF_UNIX stream socket; anything else is refused.
  */
 #include "common.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,17 +46,20 @@ static napi_value listen_path(napi_env env, napi_callback_info info) {
     return NULL;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return nvu_throw_errno(env, errno, "socket");
-  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-    int e = errno;
+  /* umask is process-wide: this is done at start-up, before any file I/O is in flight. */
+  mode_t old = umask(0177);
+  int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  int e = errno;
+  umask(old);
+  if (rc < 0) {
     close(fd);
     return nvu_throw_errno(env, e, "bind");
   }
-  const char *step = "chmod";
-  if (chmod(addr.sun_path, 0600) < 0 || (step = "listen", listen(fd, backlog) < 0)) {
-    int e = errno;
+  if (listen(fd, backlog) < 0) {
+    e = errno;
     close(fd);
     unlink(addr.sun_path);
-    return nvu_throw_errno(env, e, step);
+    return nvu_throw_errno(env, e, "listen");
   }
   return nvu_int(env, fd);
 }

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -333,6 +334,27 @@ static napi_value socket_set_want_write(napi_env env, napi_callback_info info) {
   return set_flag(env, info, true);
 }
 
+/* socketPeerGone(handle) → true when the peer has hung up or the socket failed (POLLRDHUP,
+ * POLLHUP, POLLERR pending), even if unread data is still queued in front of the EOF. Asks
+ * the kernel directly, so it knows before the event loop has delivered the EOF. */
+static napi_value socket_peer_gone(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = (sock_t *)nvu_handle_from(env, argv[0]);
+  if (!s) return NULL;
+  bool gone = s->done || s->h.closing;
+  if (!gone) {
+    struct pollfd p = {s->h.fd, POLLIN | POLLRDHUP, 0};
+    int rc;
+    do rc = poll(&p, 1, 0);
+    while (rc < 0 && errno == EINTR);
+    gone = rc > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+  }
+  napi_get_boolean(env, gone, &r);
+  return r;
+}
+
 /* handleClose(handle): stop polling and close the fd (if owned). Idempotent. */
 static napi_value handle_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -349,6 +371,7 @@ napi_value nvu_init_socket(napi_env env, napi_value exports) {
   nvu_export(env, exports, "socketWrite", socket_write);
   nvu_export(env, exports, "socketSetReading", socket_set_reading);
   nvu_export(env, exports, "socketSetWantWrite", socket_set_want_write);
+  nvu_export(env, exports, "socketPeerGone", socket_peer_gone);
   nvu_export(env, exports, "handleClose", handle_close);
   return exports;
 }

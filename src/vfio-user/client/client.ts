@@ -42,6 +42,7 @@ import {
   type IrqInfoWire,
   isReply,
   type RegionInfo,
+  RemoteError,
   VfioSize,
   type WriteMultiEntry,
 } from '../protocol/index.js';
@@ -85,6 +86,15 @@ function encodeWriteNoCopy(
 
 export class ClientError extends Error {
   override name = 'ClientError';
+}
+
+export class DeviceBusyError extends ClientError {
+  override name = 'DeviceBusyError';
+  /** The server's answer to VERSION while another VMM holds the device. */
+  readonly errno = Errno.EBUSY;
+  constructor() {
+    super('device in use by another VMM (the server answered VERSION with EBUSY)');
+  }
 }
 
 interface Pending {
@@ -155,10 +165,19 @@ export class VfioUserClient {
     return this.nextId;
   }
 
+  /**
+   * Negotiate. A server whose device another VMM holds answers EBUSY: that becomes a
+   * ClientError "device in use by another VMM" (DeviceBusyError), the rest stay RemoteErrors.
+   */
   async version(caps: Capabilities | null = QEMU_CAPABILITIES, major = 0, minor = 0) {
-    const reply = decodeVersionReply(
-      await this.request(encodeVersion(this.id(), major, minor, caps)),
-    );
+    const frame = await this.request(encodeVersion(this.id(), major, minor, caps));
+    let reply: ReturnType<typeof decodeVersionReply>;
+    try {
+      reply = decodeVersionReply(frame);
+    } catch (e) {
+      if (e instanceof RemoteError && e.errno === Errno.EBUSY) throw new DeviceBusyError();
+      throw e;
+    }
     this.serverCaps = reply.capabilities;
     return reply;
   }

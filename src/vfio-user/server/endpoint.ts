@@ -1,13 +1,24 @@
 /**
  * ServerEndpoint: the glue between a listening socket and ServerSession — one client at a
- * time, replies in order, bounded output, and the device handed back in a clean state
- * when a client leaves.
+ * time, replies in order, every resource a client can make the server hold bounded, and the
+ * device handed back in a clean state when a client leaves.
  *
  * Rules:
- * - a second client while one is attached is refused: its connection is closed at once;
- * - frames are processed one at a time from a queue; while more than `highWaterBytes` of
- *   replies wait in the socket, reading stops and the queue is not drained (a client that
- *   stops reading cannot make the server buffer without bound);
+ * - attach: a newcomer while a client is attached asks the kernel whether the attached one
+ *   is still there (Connection.peerGone: a pending hang-up is seen before its EOF is read).
+ *   A gone client is torn down at once and the newcomer served. A live one keeps the device;
+ *   the newcomer waits (not read from) up to `attachWaitMs` for it to leave, and is served
+ *   when it does. Only if it is still attached then is the newcomer refused: its VERSION is
+ *   answered with an error reply, errno EBUSY ("device in use by another VMM"), then closed.
+ *   At most MAX_WAITING wait and MAX_REFUSING are being refused; past that, closed at once;
+ * - frames are processed one at a time from a queue. Reading stops while more than
+ *   `highWaterBytes` of replies or `highWaterFds` fds wait in the socket (a client that stops
+ *   reading cannot make the server buffer without bound, nor run it out of fds), and while
+ *   more than `maxQueuedInput` bytes of requests wait behind a request still being handled
+ *   (the readiness gate, a reset);
+ * - deadlines: VERSION within `handshakeMs` of attaching, and a message begun must be
+ *   finished within `handshakeMs` (time the server itself was not reading does not count);
+ *   past it the client is dropped and the next one served;
  * - when the session asks to close (bad VERSION, fatal framing error), the pending reply is
  *   flushed first (bounded by a short grace period), then the connection is dropped;
  * - replies of 64 KiB and more are built in one reused buffer when the socket has nothing
@@ -20,7 +31,14 @@
  *   release); device memory is kept; the next client may attach.
  */
 import type { VfioDevice } from '../../vfio/device.js';
-import { allocBytes, FrameReader, type ReadEvent } from '../protocol/index.js';
+import {
+  allocBytes,
+  Errno,
+  encodeErrorReply,
+  FrameReader,
+  HeaderFlags,
+  type ReadEvent,
+} from '../protocol/index.js';
 import type { ServerLimits } from '../protocol/limits.js';
 import type { Connection, Listener } from '../transport/types.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
@@ -28,6 +46,19 @@ import { ServerSession } from './session.js';
 
 /** Replies at least this large are built in the connection's reused buffer when possible. */
 const REUSE_FROM = 64 * 1024;
+/** Newcomers waiting for the attached client to leave, and busy ones being told so. */
+const MAX_WAITING = 8;
+const MAX_REFUSING = 16;
+
+/** The endpoint's bounds and deadlines, with their defaults (documented in serve --help). */
+export const ENDPOINT_DEFAULTS = Object.freeze({
+  highWaterBytes: 8 * 2 ** 20,
+  highWaterFds: 64,
+  maxQueuedInput: 8 * 2 ** 20,
+  attachWaitMs: 2000,
+  handshakeMs: 10000,
+  closeGraceMs: 1000,
+});
 
 export interface EndpointOptions {
   device: VfioDevice;
@@ -36,6 +67,14 @@ export interface EndpointOptions {
   log?: SessionLogger;
   /** Stop reading from a client while this many reply bytes are queued (default 8 MiB). */
   highWaterBytes?: number;
+  /** ... or while this many fds ride on queued replies (default 64). */
+  highWaterFds?: number;
+  /** ... or while this many request bytes wait behind one being handled (default 8 MiB). */
+  maxQueuedInput?: number;
+  /** How long a newcomer waits for a live attached client to leave (ms, default 2000). */
+  attachWaitMs?: number;
+  /** Deadline for VERSION after attaching and for finishing a begun message (ms, default 10000). */
+  handshakeMs?: number;
   /** How long a reply before a forced close may take to flush (ms, default 1000). */
   closeGraceMs?: number;
 }
@@ -50,17 +89,40 @@ interface Attached {
   /** True while a handler's Promise (or the device open) is pending. */
   busy: boolean;
   closing: boolean;
+  /** Request bytes in `queue` not yet processed. */
+  queuedBytes: number;
+  /** Reading stopped by the endpoint (output or input bound), not by the client. */
+  paused: boolean;
+  /** When the incomplete message in `reader` began to arrive while reading (0: none). */
+  partialSince: number;
+  attachedAt: number;
+  deadlineTimer: NodeJS.Timeout;
+}
+
+interface Waiting {
+  conn: Connection;
+  timer: NodeJS.Timeout;
 }
 
 export class ServerEndpoint {
   private current: Attached | null = null;
   private readonly log: SessionLogger;
   private readonly highWater: number;
+  private readonly highWaterFds: number;
+  private readonly maxQueuedInput: number;
+  private readonly attachWaitMs: number;
+  private readonly handshakeMs: number;
   private stopped = false;
+  private waiting: Waiting[] = [];
+  private readonly refusing = new Set<Connection>();
   /** Connections served so far (for logs and tests). */
   served = 0;
-  /** Clients refused because one was attached. */
+  /** Clients refused because a live one was attached. */
   refused = 0;
+  /** Attached clients found gone (hung up, EOF not yet read) when a newcomer arrived. */
+  reaped = 0;
+  /** Clients dropped at the handshake / message deadline. */
+  timedOut = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -68,7 +130,12 @@ export class ServerEndpoint {
     private readonly options: EndpointOptions,
   ) {
     this.log = options.log ?? (() => {});
-    this.highWater = options.highWaterBytes ?? 8 * 2 ** 20;
+    const d = ENDPOINT_DEFAULTS;
+    this.highWater = options.highWaterBytes ?? d.highWaterBytes;
+    this.highWaterFds = options.highWaterFds ?? d.highWaterFds;
+    this.maxQueuedInput = options.maxQueuedInput ?? d.maxQueuedInput;
+    this.attachWaitMs = options.attachWaitMs ?? d.attachWaitMs;
+    this.handshakeMs = options.handshakeMs ?? d.handshakeMs;
     listener.onConnection((conn) => this.accept(conn));
   }
 
@@ -83,21 +150,116 @@ export class ServerEndpoint {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stop listening and drop the attached client. */
+  /** Stop listening and drop the attached client and any waiting one. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.listener.close();
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.conn.close();
+    }
+    for (const c of this.refusing) c.close();
     this.current?.conn.close();
     await this.idle();
   }
 
   private accept(conn: Connection): void {
-    if (this.stopped || this.current) {
-      this.refused++;
-      this.log('warn', 'refused a second client: one VMM is attached already');
+    if (this.stopped) {
       conn.close();
       return;
     }
+    const cur = this.current;
+    if (!cur) {
+      this.attach(conn);
+      return;
+    }
+    // Not read from while it waits: what it sends stays in the kernel's socket buffer.
+    conn.pause();
+    if (cur.conn.closed || cur.conn.peerGone()) {
+      // The attached client hung up; its EOF is just not read yet. Tear it down now.
+      this.reaped++;
+      this.log('info', 'previous client hung up; serving the new one');
+      this.enqueueWaiting(conn);
+      cur.conn.close();
+      return;
+    }
+    this.enqueueWaiting(conn);
+  }
+
+  private enqueueWaiting(conn: Connection): void {
+    if (this.waiting.length >= MAX_WAITING) {
+      this.refuse(conn);
+      return;
+    }
+    const w: Waiting = {
+      conn,
+      timer: setTimeout(() => {
+        const i = this.waiting.indexOf(w);
+        if (i < 0) return;
+        this.waiting.splice(i, 1);
+        this.refuse(conn);
+      }, this.attachWaitMs),
+    };
+    this.waiting.push(w);
+  }
+
+  /** Serve the longest-waiting newcomer, if any, now that no client is attached. */
+  private promote(): void {
+    while (!this.current && !this.stopped) {
+      const w = this.waiting.shift();
+      if (!w) return;
+      clearTimeout(w.timer);
+      if (w.conn.closed) continue;
+      this.attach(w.conn);
+      w.conn.resume();
+    }
+  }
+
+  /**
+   * A live client keeps the device: answer the newcomer's first request (its VERSION) with
+   * EBUSY so it can say why, then close. Bounded in number and by the handshake deadline.
+   */
+  private refuse(conn: Connection): void {
+    this.refused++;
+    if (conn.closed) return;
+    if (this.refusing.size >= MAX_REFUSING || this.stopped) {
+      this.log(
+        'warn',
+        'refused a client: device in use by another VMM (too many refusals pending)',
+      );
+      conn.close();
+      return;
+    }
+    this.log('warn', 'refused a client: device in use by another VMM');
+    this.refusing.add(conn);
+    const reader = new FrameReader({ maxMessageSize: 4096 });
+    const timer = setTimeout(() => conn.close(), this.handshakeMs);
+    let answered = false;
+    conn.onData((chunk, fds) => {
+      for (const fd of fds) this.options.host.closeFd(fd);
+      if (answered) return;
+      for (const ev of reader.push(chunk)) {
+        const h = ev.header;
+        answered = true;
+        if (h && (h.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_COMMAND) {
+          conn.send(encodeErrorReply(h.msgId, h.command, Errno.EBUSY));
+        }
+        conn.pause();
+        if (conn.pendingBytes === 0) conn.close();
+        else conn.onDrain(() => conn.close());
+        break;
+      }
+      for (const fd of reader.releaseFds()) this.options.host.closeFd(fd);
+    });
+    conn.onClose(() => {
+      clearTimeout(timer);
+      this.refusing.delete(conn);
+      for (const fd of reader.releaseFds()) this.options.host.closeFd(fd);
+    });
+    conn.resume();
+  }
+
+  private attach(conn: Connection): void {
     this.served++;
     // The kernel opens the device fd when a VMM attaches: function reset, fake BARs zeroed.
     let opened: ReturnType<VfioDevice['open']>;
@@ -119,7 +281,21 @@ export class ServerEndpoint {
       },
     });
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
-    const a: Attached = { conn, session, reader, queue: [], head: 0, busy: false, closing: false };
+    const a: Attached = {
+      conn,
+      session,
+      reader,
+      queue: [],
+      head: 0,
+      busy: false,
+      closing: false,
+      queuedBytes: 0,
+      paused: false,
+      partialSince: 0,
+      attachedAt: Date.now(),
+      deadlineTimer: setInterval(() => this.checkDeadline(a), Math.min(1000, this.handshakeMs)),
+    };
+    a.deadlineTimer.unref();
     this.current = a;
     if (opened instanceof Promise) {
       a.busy = true;
@@ -136,46 +312,85 @@ export class ServerEndpoint {
     }
     this.log('info', 'client attached');
     conn.onData((chunk, fds) => {
-      for (const ev of reader.push(chunk, fds)) a.queue.push(ev);
+      for (const ev of reader.push(chunk, fds)) {
+        if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
+        a.queue.push(ev);
+      }
+      if (reader.bufferedBytes === 0) a.partialSince = 0;
+      else if (a.partialSince === 0) a.partialSince = Date.now();
       this.pump(a);
     });
     conn.onDrain(() => {
-      if (!a.closing) {
-        conn.resume();
-        this.pump(a);
-      }
+      if (!a.closing) this.pump(a);
     });
     conn.onClose((error) => this.detach(a, error));
   }
 
+  /** Drop a client that has not sent VERSION, or not finished a message, within the deadline. */
+  private checkDeadline(a: Attached): void {
+    if (a.closing || a.conn.closed || a.paused) return;
+    const now = Date.now();
+    let why: string | null = null;
+    if (!a.session.peer && !a.busy && a.queue.length === a.head) {
+      if (now - a.attachedAt >= this.handshakeMs) why = `no VERSION within ${this.handshakeMs} ms`;
+    }
+    if (a.partialSince !== 0 && now - a.partialSince >= this.handshakeMs) {
+      why = `a message begun was not finished within ${this.handshakeMs} ms`;
+    }
+    if (!why) return;
+    this.timedOut++;
+    this.log('warn', `dropping the client: ${why}`);
+    a.closing = true;
+    a.conn.close();
+  }
+
+  /** Stop reading (endpoint's own backpressure): a partial message is not the client's fault meanwhile. */
+  private setPaused(a: Attached, on: boolean): void {
+    if (a.paused === on) return;
+    a.paused = on;
+    if (on) {
+      a.conn.pause();
+      a.partialSince = 0;
+    } else {
+      a.conn.resume();
+      if (a.reader.bufferedBytes > 0) a.partialSince = Date.now();
+    }
+  }
+
+  private outputFull(a: Attached): boolean {
+    return a.conn.pendingBytes > this.highWater || a.conn.pendingFds > this.highWaterFds;
+  }
+
   /** Process queued frames in order until the queue is empty, a handler waits, or output is full. */
   private pump(a: Attached): void {
-    if (a.busy) return;
-    while (a.head < a.queue.length && !a.closing && !a.conn.closed) {
-      if (a.conn.pendingBytes > this.highWater) {
-        a.conn.pause();
-        return;
+    if (!a.busy) {
+      while (a.head < a.queue.length && !a.closing && !a.conn.closed) {
+        if (this.outputFull(a)) break;
+        const ev = a.queue[a.head]!;
+        // Advance a head index instead of shift(): a chunk can queue thousands of frames.
+        a.head++;
+        if (ev.kind === 'frame') a.queuedBytes -= ev.payload.length;
+        if (a.head === a.queue.length) {
+          a.queue.length = 0;
+          a.head = 0;
+          a.queuedBytes = 0;
+        }
+        const result = a.session.handle(ev);
+        if (result instanceof Promise) {
+          a.busy = true;
+          result.then((reply) => {
+            a.busy = false;
+            this.deliver(a, reply);
+            this.pump(a);
+          });
+          break;
+        }
+        this.deliver(a, result);
       }
-      const ev = a.queue[a.head]!;
-      // Advance a head index instead of shift(): a chunk can queue thousands of frames.
-      a.head++;
-      if (a.head === a.queue.length) {
-        a.queue.length = 0;
-        a.head = 0;
-      }
-      const result = a.session.handle(ev);
-      if (result instanceof Promise) {
-        a.busy = true;
-        result.then((reply) => {
-          a.busy = false;
-          this.deliver(a, reply);
-          this.pump(a);
-        });
-        return;
-      }
-      this.deliver(a, result);
     }
-    if (a.head < a.queue.length && a.conn.pendingBytes > this.highWater) a.conn.pause();
+    if (a.closing || a.conn.closed) return;
+    // Read on only while neither output nor waiting input is past its bound.
+    this.setPaused(a, this.outputFull(a) || a.queuedBytes > this.maxQueuedInput);
   }
 
   private deliver(a: Attached, reply: Reply | null): void {
@@ -208,6 +423,7 @@ export class ServerEndpoint {
   }
 
   private closeAfterFlush(a: Attached): void {
+    a.paused = true;
     a.conn.pause();
     if (a.conn.pendingBytes === 0) {
       a.conn.close();
@@ -223,6 +439,7 @@ export class ServerEndpoint {
   private detach(a: Attached, error?: Error): void {
     if (this.current !== a) return;
     this.current = null;
+    clearInterval(a.deadlineTimer);
     // Events still queued, and a message cut off mid-way, carry fds we now own: close them.
     this.dropQueue(a);
     for (const fd of a.reader.releaseFds()) this.options.host.closeFd(fd);
@@ -231,5 +448,6 @@ export class ServerEndpoint {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+    this.promote();
   }
 }

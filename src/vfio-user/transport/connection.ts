@@ -6,8 +6,9 @@
  * when the socket is writable. Fds of a queued message are
  * dup'ed (the caller keeps ownership of its own and may close them at once) and ride on the
  * first sendmsg that carries the message's first byte; a batch never spans a later message
- * that has fds. Received fds not delivered (closed early) are closed here. onClose fires once,
- * on the next tick.
+ * that has fds; pendingFds counts the dups held, so the caller can bound them (each is an open
+ * file of this process). A dup that fails (EMFILE) fails this connection only. Received fds
+ * not delivered (closed early) are closed here. onClose fires once, on the next tick.
  */
 
 import { errnoCode, TransportError } from './errors.js';
@@ -33,6 +34,7 @@ export class UnixConnection implements Connection {
   private early: { chunk: Buffer; fds: number[] }[] | null = [];
   private queue: Pending[] = [];
   private queued = 0;
+  private queuedFds = 0;
   private closeError: Error | undefined;
   private closeEmitted = false;
   closed = false;
@@ -44,6 +46,10 @@ export class UnixConnection implements Connection {
 
   get pendingBytes(): number {
     return this.queued;
+  }
+
+  get pendingFds(): number {
+    return this.queuedFds;
   }
 
   onData(handler: DataHandler): void {
@@ -70,6 +76,10 @@ export class UnixConnection implements Connection {
 
   resume(): void {
     if (this.handle) native().socketSetReading(this.handle, true);
+  }
+
+  peerGone(): boolean {
+    return this.handle === null || native().socketPeerGone(this.handle);
   }
 
   /** Whether the socket keeps the process alive (default true). */
@@ -106,7 +116,11 @@ export class UnixConnection implements Connection {
       if (sent === total) return;
     }
     // Queue what the kernel did not take; fds stay with the message until its first byte goes.
-    let msgFds: number[] | null = sent === 0 && hasFds ? fds.map((fd) => native().dupFd(fd)) : null;
+    let msgFds: number[] | null = null;
+    if (sent === 0 && hasFds) {
+      msgFds = this.dupAll(fds);
+      if (!msgFds) return;
+    }
     let skip = sent;
     for (const p of parts) {
       if (skip >= p.length) {
@@ -126,6 +140,21 @@ export class UnixConnection implements Connection {
 
   close(): void {
     this.finish(undefined);
+  }
+
+  /** Our own copies of a queued message's fds; on failure (EMFILE) the connection fails. */
+  private dupAll(fds: readonly number[]): number[] | null {
+    const n = native();
+    const out: number[] = [];
+    try {
+      for (const fd of fds) out.push(n.dupFd(fd));
+    } catch (error) {
+      for (const fd of out) n.closeFd(fd);
+      this.fail(error);
+      return null;
+    }
+    this.queuedFds += out.length;
+    return out;
   }
 
   private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | Error, fds?: number[]): void {
@@ -181,6 +210,7 @@ export class UnixConnection implements Connection {
       if (sent === 0) return;
       if (head.fds) {
         for (const fd of head.fds) n.closeFd(fd);
+        this.queuedFds -= head.fds.length;
         head.fds = null;
       }
       this.consume(sent);
@@ -231,6 +261,7 @@ export class UnixConnection implements Connection {
     for (const e of this.queue) if (e.fds) for (const fd of e.fds) n.closeFd(fd);
     this.queue = [];
     this.queued = 0;
+    this.queuedFds = 0;
     if (this.early) for (const e of this.early) for (const fd of e.fds) n.closeFd(fd);
     this.early = null;
     process.nextTick(() => {

@@ -27,6 +27,8 @@ export interface NativeAddon {
   ): number;
   socketSetReading(h: NativeHandle, on: boolean): void;
   socketSetWantWrite(h: NativeHandle, on: boolean): void;
+  /** The peer hung up or the socket failed (pending RDHUP/HUP/ERR), even before EOF is read. */
+  socketPeerGone(h: NativeHandle): boolean;
   handleClose(h: NativeHandle): void;
   handleRef(h: NativeHandle, on: boolean): void;
   listenPath(path: string, backlog: number): number;
@@ -55,6 +57,10 @@ export interface NativeAddon {
   pwriteFull(fd: number, data: Uint8Array, position: number | bigint): void;
   closeFd(fd: number): void;
   dupFd(fd: number): number;
+  /** Raise the soft RLIMIT_NOFILE to the hard limit; the limits after (-1 = unlimited). */
+  raiseNofile(): { soft: number; hard: number };
+  /** One datagram to a systemd notify socket ('@' = abstract namespace). */
+  notifySocket(address: string, message: string): void;
 }
 
 const ADDON = join('build', 'Release', 'nvgrace_user.node');

@@ -26,11 +26,18 @@ export interface Connection {
   send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[], opts?: SendOptions): void;
   /** Bytes queued but not yet accepted by the kernel. */
   readonly pendingBytes: number;
+  /** Fds held (duplicated) for queued messages until their first byte is sent. */
+  readonly pendingFds: number;
   /** Called when pendingBytes drops to zero after having been non-zero. */
   onDrain(handler: () => void): void;
   /** Stop / restart reading (backpressure). */
   pause(): void;
   resume(): void;
+  /**
+   * True when the peer has hung up (or the socket failed), asked of the kernel now: a
+   * hang-up is seen before its EOF has been read and delivered.
+   */
+  peerGone(): boolean;
   /** Close the socket; pending output is discarded. Idempotent. */
   close(): void;
   readonly closed: boolean;

@@ -4,13 +4,19 @@
  * Rules: a socket path held by a live server is refused (EADDRINUSE_LIVE), a stale socket file
  * is replaced, anything that is not a socket is never deleted (EPATH_NOT_SOCKET). The socket
  * file is created mode 0600 (chmod before listen) and removed on close — only if it is still
- * the file we created. An inherited fd must be a listening AF_UNIX stream socket.
+ * the file we created. An inherited fd must be a listening AF_UNIX stream socket. When accept
+ * fails for lack of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stops
+ * watching for ACCEPT_BACKOFF_MS instead of spinning on a level-triggered readable backlog.
  */
 import { lstatSync, unlinkSync } from 'node:fs';
 import { UnixConnection } from './connection.js';
 import { errnoCode, TransportError } from './errors.js';
 import { type NativeHandle, native } from './native.js';
 import type { Connection, Listener } from './types.js';
+
+/** Pause before accepting again after EMFILE and friends (the backlog keeps the client). */
+const ACCEPT_BACKOFF_MS = 250;
+const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 export interface ListenOptions {
   /** listen() backlog (default 16). */
@@ -25,6 +31,11 @@ export function probeSocketPath(path: string): 'live' | 'stale' | 'absent' | 'ot
 export class UnixListener implements Listener {
   private watcher: NativeHandle | null;
   private readonly handlers: ((conn: Connection) => void)[] = [];
+  private backoff: NodeJS.Timeout | null = null;
+  private refd = true;
+  private open = true;
+  /** accept() failures for lack of resources so far (each began a back-off). */
+  acceptFailures = 0;
 
   /** Takes ownership of a listening, non-blocking fd; `ino` identifies the file to remove on close. */
   constructor(
@@ -41,13 +52,21 @@ export class UnixListener implements Listener {
 
   /** Whether the listener keeps the process alive (default true). */
   ref(on: boolean): void {
+    this.refd = on;
     if (this.watcher) native().handleRef(this.watcher, on);
+    if (this.backoff) {
+      if (on) this.backoff.ref();
+      else this.backoff.unref();
+    }
   }
 
   close(): void {
-    if (!this.watcher) return;
+    if (!this.open) return;
+    this.open = false;
     const n = native();
-    n.handleClose(this.watcher);
+    if (this.backoff) clearTimeout(this.backoff);
+    this.backoff = null;
+    if (this.watcher) n.handleClose(this.watcher);
     this.watcher = null;
     n.closeFd(this.fd);
     this.fd = -1;
@@ -61,14 +80,30 @@ export class UnixListener implements Listener {
     }
   }
 
+  /** Out of fds: the pending client stays in the backlog; try again a little later. */
+  private pauseAccepting(): void {
+    this.acceptFailures++;
+    const n = native();
+    if (this.watcher) n.handleClose(this.watcher);
+    this.watcher = null;
+    this.backoff = setTimeout(() => {
+      this.backoff = null;
+      if (!this.open) return;
+      this.watcher = n.watchReadable(this.fd, () => this.acceptAll());
+      if (!this.refd) n.handleRef(this.watcher, false);
+    }, ACCEPT_BACKOFF_MS);
+    if (!this.refd) this.backoff.unref();
+  }
+
   private acceptAll(): void {
     const n = native();
     while (this.watcher) {
       let fd: number;
       try {
         fd = n.acceptFd(this.fd);
-      } catch {
-        return; // EMFILE and friends: the poll reports readable again later
+      } catch (error) {
+        if (OUT_OF_RESOURCES.has(errnoCode(error) ?? '')) this.pauseAccepting();
+        return;
       }
       if (fd < 0) return;
       if (this.handlers.length === 0) {
