@@ -12,7 +12,8 @@
  *   memory; the padding reads 0xFF and drops writes. The core's MSE check does not apply (the
  *   hardware returns all-ones / drops writes while decode is off).
  * - ≥6.19 post-reset gate: after any core reset (open, ioctl, FLR via config) the next fake-BAR
- *   read, or write starting below memlength, fails EIO while the virtual MSE is clear, proceeds
+ *   read, or write starting below memlength (of any length, zero included), fails EIO while
+ *   the virtual MSE is clear, proceeds
  *   at once when the card is ready, else polls up to 30 s (→ ETIME). Note: a VMM attaches with
  *   MSE cleared until the guest enables decode, and the open-time reset arms the gate, so the
  *   first access after open with MSE clear gets EIO — that is the kernel's behaviour.
@@ -166,6 +167,7 @@ export class NvgraceDevice implements VfioDevice {
 
   /** target[0, n) from device memory, the padding past memlength as 0xFF; returns n. */
   private memRead(r: MemRegion, offset: number, target: Uint8Array, n: number): number {
+    if (n === 0) return 0;
     const inMem = Math.max(0, Math.min(n, r.memlength - offset));
     // The common case (a whole buffer in device memory) takes no subarray and no fill.
     if (inMem === target.length) {
@@ -178,6 +180,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   private memWrite(r: MemRegion, offset: number, data: Uint8Array, n: number): number {
+    if (n === 0) return 0;
     const inMem = Math.max(0, Math.min(n, r.memlength - offset));
     if (inMem > 0) this.card.memWrite(r.devOffset + offset, data.subarray(0, inMem));
     return n;
@@ -193,7 +196,8 @@ export class NvgraceDevice implements VfioDevice {
     if (!f) return this.core.readInto(index, offset, target);
     const r = f.region;
     const n = this.clip(r, offset, target.length);
-    if (n === 0) return 0;
+    // nvgrace_gpu_read_mem runs nvgrace_gpu_check_device_ready for every read, a zero-length
+    // one included (EIO with decode off, else it waits and disarms the check).
     const wait = this.gate();
     if (wait) return wait.then(() => this.memRead(r, offset, target, n));
     return this.memRead(r, offset, target, n);
@@ -224,8 +228,8 @@ export class NvgraceDevice implements VfioDevice {
     if (!f) return this.core.write(index, offset, data);
     const r = f.region;
     const n = this.clip(r, offset, data.length);
-    if (n === 0) return 0;
-    // A write starting in the padding returns before the readiness gate (kernel asymmetry).
+    // A write starting in the padding returns before the readiness gate (kernel asymmetry);
+    // one below memlength reaches it even with zero length (nvgrace_gpu_write_mem).
     if (offset >= r.memlength) return n;
     const wait = this.gate();
     if (wait) return wait.then(() => this.memWrite(r, offset, data, n));

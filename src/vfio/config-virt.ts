@@ -120,7 +120,9 @@ export class VirtualConfig {
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(count) || pos < 0 || count < 0) {
       fail('EFAULT', `config access at ${pos} (+${count})`);
     }
-    if (pos + count > this.size || (count > 0 && pos >= this.size)) {
+    // vfio_pci_config_rw loops "while (count)": a zero-length access at any offset is 0.
+    if (count === 0) return;
+    if (pos + count > this.size || pos >= this.size) {
       fail('EFAULT', `config access 0x${pos.toString(16)} (+${count}) beyond ${this.size} bytes`);
     }
   }
@@ -199,7 +201,9 @@ export class VirtualConfig {
     if (pm !== undefined && o === pm + C.PCI_PM_CTRL) this.pmStateWrite(pm, value);
     if (msi !== undefined) {
       const flags = msi + C.PCI_MSI_FLAGS;
-      if (o <= flags && o + s > flags) this.msiFlagsWritten(flags);
+      // vfio_msi_config_write: "offset <= PCI_MSI_FLAGS && offset + count >= PCI_MSI_FLAGS",
+      // so a write ending just before the flags (the next pointer byte) also writes them back.
+      if (o <= flags && o + s >= flags) this.msiFlagsWritten(flags);
     }
     if (exp !== undefined) {
       const dc = exp + C.PCI_EXP_DEVCTL;

@@ -2,17 +2,31 @@
  * The vfio-pci core's interrupt state: VFIO_DEVICE_GET_IRQ_INFO / SET_IRQS and the routing of
  * the card's interrupts to the user's sinks (vfio_pci_intrs.c).
  *
- * Rules:
- * - Validation as vfio_set_irqs_validate_and_prepare: exactly one data type and one action,
- *   index < 5 with a non-zero count, start/count inside it, sinks 0 (de-assign) or count,
- *   bools exactly count. MSI/MSI-X MASK/UNMASK → ENOTTY; ERR/REQ take TRIGGER only.
+ * Rules (each pinned in test/kernel-rules/vfio-pci-intrs.test.ts):
+ * - Validation as vfio_set_irqs_validate_and_prepare (vfio_main.c): index < 5, known flag
+ *   bits, start/count inside the index's count (so an index with no interrupts is EINVAL),
+ *   exactly one data type; then vfio_pci_set_irqs_ioctl dispatches on the action: no
+ *   handler for the combination (no action, two actions, MSI/MSI-X MASK/UNMASK, ERR/REQ
+ *   MASK/UNMASK) → ENOTTY. INTx MASK with an eventfd → ENOTTY (vfio_pci_set_intx_mask).
  * - One mode at a time (none / INTx / MSI / MSI-X): enabling another while one is active →
  *   EINVAL; count 0 + DATA_NONE + TRIGGER disables the active index.
+ * - MSI/MSI-X eventfds (vfio_msi_set_block): vectors are set one by one; assigning a vector
+ *   beyond those enabled fails EINVAL (no dynamic MSI-X: NORESIZE) and de-assigns every vector
+ *   of the block up to and including the failing one (the kernel's unwind).
+ * - ERR/REQ (vfio_pci_set_ctx_trigger_single): DATA_NONE signals (count 1) or releases
+ *   (count 0) the trigger, EINVAL when none is set; DATA_BOOL and DATA_EVENTFD need count 1
+ *   (EINVAL for 0); an eventfd of -1 (no fd passed) releases.
+ * - msi_qmax (log2 of the vectors vfio_msi_enable allocated) is kept after MSI is disabled:
+ *   vfio_msi_disable does not reset it, so it keeps clipping the MSI flags' QSIZE.
  * - Doing what the host kernel does to the hardware: MSI → Multiple Message Enable + enable
- *   in the physical flags; MSI-X → physical enable and the used table entries unmasked (and
- *   masked/disabled again on teardown); INTx → physical INTx-Disable tracks the mask.
+ *   in the physical flags, every allocated vector masked then the ones with a trigger
+ *   unmasked (msi_capability_init, request_irq/free_irq); disable → enable cleared, MME kept,
+ *   allocated vectors unmasked (pci_msi_shutdown). MSI-X → physical enable, every table entry
+ *   masked and the ones with a trigger unmasked (msix_capability_init); disable → entries
+ *   masked, enable cleared (pci_msix_shutdown). INTx → physical INTx-Disable tracks the mask.
  * - INTx is automasked: after one signal it stays masked until UNMASK.
- * - Sinks the device lets go of (replaced, de-assigned, torn down) are closed.
+ * - Sinks the device lets go of (replaced, de-assigned, torn down) are closed; the sinks of a
+ *   request that fails are never stored (the caller closes them).
  */
 import type { Card, CardInterrupt } from '../hw/card.js';
 import * as C from '../pci/constants.js';
@@ -120,9 +134,6 @@ export class IrqController {
     if (popcount(flags & IrqSetFlags.DATA_TYPE_MASK) !== 1) {
       fail('EINVAL', 'SET_IRQS needs exactly one data type');
     }
-    if (popcount(flags & IrqSetFlags.ACTION_TYPE_MASK) !== 1) {
-      fail('EINVAL', 'SET_IRQS needs exactly one action');
-    }
     const max = this.count(index);
     if (max === 0) fail('EINVAL', `IRQ index ${index} has no interrupts`);
     if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0) {
@@ -138,20 +149,24 @@ export class IrqController {
       const n = req.sinks?.length ?? 0;
       if (n !== 0 && n !== count) fail('EINVAL', `SET_IRQS DATA_EVENTFD needs 0 or ${count} fds`);
     }
+    // vfio_pci_set_irqs_ioctl: the handler is chosen by the whole action field; a value
+    // that is not exactly one supported action has none → ENOTTY.
     const action = flags & IrqSetFlags.ACTION_TYPE_MASK;
+    const trig = action === IrqSetFlags.ACTION_TRIGGER;
     switch (index) {
       case PciIrq.INTX:
         if (action === IrqSetFlags.ACTION_MASK) this.intxMask(req);
         else if (action === IrqSetFlags.ACTION_UNMASK) this.intxUnmask(req);
-        else this.intxTriggerSet(req);
+        else if (trig) this.intxTriggerSet(req);
+        else fail('ENOTTY', `SET_IRQS action 0x${action.toString(16)} has no INTx handler`);
         return;
       case PciIrq.MSI:
       case PciIrq.MSIX:
-        if (action !== IrqSetFlags.ACTION_TRIGGER) fail('ENOTTY', 'MSI/MSI-X masking via SET_IRQS');
+        if (!trig) fail('ENOTTY', 'MSI/MSI-X take TRIGGER only (no masking via SET_IRQS)');
         this.msiTrigger(req, index === PciIrq.MSIX ? 'msix' : 'msi');
         return;
       default:
-        if (action !== IrqSetFlags.ACTION_TRIGGER) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
+        if (!trig) fail('ENOTTY', 'ERR/REQ take TRIGGER only');
         if (start !== 0 || count > 1) fail('EINVAL', 'ERR/REQ have one interrupt');
         this.ctxTrigger(req, index === PciIrq.ERR ? 'err' : 'req');
     }
@@ -187,7 +202,8 @@ export class IrqController {
     if (this.mode !== 'intx' || req.start !== 0 || req.count !== 1) {
       fail('EINVAL', 'INTx mask needs INTx enabled and start 0 count 1');
     }
-    if (req.flags & IrqSetFlags.DATA_EVENTFD) fail('EINVAL', 'INTx mask takes no eventfd');
+    // vfio_pci_set_intx_mask: an eventfd-driven mask is not implemented ("XXX implement me").
+    if (req.flags & IrqSetFlags.DATA_EVENTFD) fail('ENOTTY', 'INTx mask takes no eventfd');
     if (this.boolSet(req)) {
       this.intxMasked = true;
       this.syncIntxHw();
@@ -257,16 +273,21 @@ export class IrqController {
       fail('EINVAL', `cannot enable ${kind} while ${this.mode} is active`);
     }
     if (flags & IrqSetFlags.DATA_EVENTFD) {
-      if (this.mode === 'none') this.enableMsi(kind, start + count);
-      if (start + count > this.vectors.length) {
-        fail('EINVAL', `vectors ${start}+${count} beyond the ${this.vectors.length} enabled`);
+      const fresh = this.mode === 'none';
+      if (fresh) this.enableMsi(kind, start + count);
+      const sinks = req.sinks ?? [];
+      // vfio_msi_set_block: an fd for a vector that was not allocated fails (pci_irq_vector
+      // → EINVAL; no dynamic MSI-X here); the vectors set before it are unwound to none.
+      const bad = sinks.findIndex((s, i) => s !== null && start + i >= this.vectors.length);
+      if (bad >= 0) {
+        for (let v = start; v < Math.min(start + bad, this.vectors.length); v++)
+          this.assign(v, null);
+        if (fresh) this.disableAll();
+        fail('EINVAL', `vector ${start + bad} beyond the ${this.vectors.length} enabled`);
       }
       for (let i = 0; i < count; i++) {
         const v = start + i;
-        const old = this.vectors[v] ?? null;
-        const sink = req.sinks?.[i] ?? null;
-        if (old && old !== sink) old.close();
-        this.vectors[v] = sink;
+        if (v < this.vectors.length) this.assign(v, sinks[i] ?? null);
       }
       return;
     }
@@ -277,11 +298,49 @@ export class IrqController {
     }
   }
 
+  /** Set one vector's trigger: the old one is closed, the hardware vector (un)masked. */
+  private assign(v: number, sink: IrqSink | null): void {
+    const old = this.vectors[v] ?? null;
+    if (old && old !== sink) old.close();
+    this.vectors[v] = sink;
+    // request_irq unmasks the vector, free_irq masks it again.
+    this.maskVector(v, sink === null);
+  }
+
   private enableMsi(kind: 'msi' | 'msix', nvec: number): void {
     this.mode = kind;
     this.vectors = new Array<IrqSink | null>(nvec).fill(null);
+    // vfio_msi_enable: msi_qmax = fls(nvec * 2 - 1) - 1, i.e. ceil(log2(nvec)).
     if (kind === 'msi') this.qmax = Math.ceil(Math.log2(nvec));
     this.programHw();
+  }
+
+  /** Allocated MSI vectors (2^MME) as a mask-bits value (msi_multi_mask). */
+  private msiMultiMask(): number {
+    const n = 1 << this.qmax;
+    return n >= 32 ? 0xffffffff : (2 ** n - 1) >>> 0;
+  }
+
+  private msiMaskReg(): number | undefined {
+    const cap = this.layout.msiCap;
+    if (cap === undefined) return undefined;
+    const flags = this.card.cfgRead(cap + C.PCI_MSI_FLAGS, 2);
+    if (!(flags & C.PCI_MSI_FLAGS_MASKBIT)) return undefined;
+    return cap + (flags & C.PCI_MSI_FLAGS_64BIT ? C.PCI_MSI_MASK_64 : C.PCI_MSI_MASK_32);
+  }
+
+  /** Per-vector mask in hardware, as the host kernel's irq chip does it. */
+  private maskVector(v: number, masked: boolean): void {
+    if (this.mode === 'msi') {
+      const reg = this.msiMaskReg();
+      if (reg === undefined || v >= 32) return;
+      const bit = 2 ** v;
+      const cur = this.card.cfgRead(reg, 4);
+      const has = Math.floor(cur / bit) % 2 === 1;
+      if (has !== masked) this.card.cfgWrite(reg, 4, (masked ? cur + bit : cur - bit) >>> 0);
+    } else if (this.mode === 'msix') {
+      this.setMsixEntry(v, masked);
+    }
   }
 
   /** Put the hardware in the state the host kernel would have programmed (also after a reset). */
@@ -292,30 +351,42 @@ export class IrqController {
       const hw = card.cfgRead(f, 2);
       const next = (hw & ~C.PCI_MSI_FLAGS_QSIZE) | (this.qmax << 4) | C.PCI_MSI_FLAGS_ENABLE;
       card.cfgWrite(f, 2, next);
+      const reg = this.msiMaskReg();
+      if (reg !== undefined) {
+        // Allocated vectors masked except those with a trigger; bits above kept.
+        const all = this.msiMultiMask();
+        let want = 0;
+        for (let v = 0; v < Math.min(this.vectors.length, 32); v++) {
+          if (this.vectors[v] === null || this.vectors[v] === undefined) want += 2 ** v;
+        }
+        for (let v = this.vectors.length; v < 32; v++)
+          if (Math.floor(all / 2 ** v) % 2) want += 2 ** v;
+        const cur = card.cfgRead(reg, 4);
+        card.cfgWrite(reg, 4, ((cur & ~all) | (want & all)) >>> 0);
+      }
     } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
       const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
       card.cfgWrite(f, 2, card.cfgRead(f, 2) | C.PCI_MSIX_FLAGS_ENABLE);
-      this.setMsixEntries(this.vectors.length, false);
+      const n = (card.cfgRead(f, 2) & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+      for (let v = 0; v < n; v++) this.setMsixEntry(v, !this.vectors[v]);
     }
     this.syncIntxHw();
   }
 
-  /** Mask/unmask the first `n` physical MSI-X entries (host kernel's table programming). */
-  private setMsixEntries(n: number, masked: boolean): void {
+  /** Mask/unmask one physical MSI-X entry (the host kernel's table programming). */
+  private setMsixEntry(v: number, masked: boolean): void {
     const cap = this.layout.msixCap;
     if (cap === undefined) return;
     const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
     const bir = tbl & C.PCI_MSIX_BIR_MASK;
     const base = tbl & C.PCI_MSIX_OFFSET_MASK;
-    // The host reaches the table whatever the guest did to MSE: decode on for the writes.
+    // The host reaches the table whatever the guest did to MSE: decode on for the write
+    // (vfio_pci_memory_lock_and_enable).
     const cmd = this.card.cfgRead(C.PCI_COMMAND, 2);
     if (!(cmd & C.PCI_COMMAND_MEMORY))
       this.card.cfgWrite(C.PCI_COMMAND, 2, cmd | C.PCI_COMMAND_MEMORY);
-    const word = new Uint8Array([masked ? 1 : 0, 0, 0, 0]);
-    for (let v = 0; v < n; v++) {
-      const at = base + v * C.PCI_MSIX_ENTRY_SIZE + C.PCI_MSIX_ENTRY_VECTOR_CTRL;
-      this.card.barWrite(bir, at, word);
-    }
+    const at = base + v * C.PCI_MSIX_ENTRY_SIZE + C.PCI_MSIX_ENTRY_VECTOR_CTRL;
+    this.card.barWrite(bir, at, new Uint8Array([masked ? 1 : 0, 0, 0, 0]));
     if (!(cmd & C.PCI_COMMAND_MEMORY)) {
       const now = this.card.cfgRead(C.PCI_COMMAND, 2);
       this.card.cfgWrite(C.PCI_COMMAND, 2, now & ~C.PCI_COMMAND_MEMORY);
@@ -324,18 +395,27 @@ export class IrqController {
 
   private disableHw(): void {
     if (this.mode === 'msi' && this.layout.msiCap !== undefined) {
+      // pci_msi_shutdown: enable cleared, MME left as it was, allocated vectors unmasked.
       const f = this.layout.msiCap + C.PCI_MSI_FLAGS;
       const hw = this.card.cfgRead(f, 2);
-      this.card.cfgWrite(f, 2, hw & ~(C.PCI_MSI_FLAGS_ENABLE | C.PCI_MSI_FLAGS_QSIZE));
+      this.card.cfgWrite(f, 2, hw & ~C.PCI_MSI_FLAGS_ENABLE);
+      const reg = this.msiMaskReg();
+      if (reg !== undefined) {
+        const cur = this.card.cfgRead(reg, 4);
+        this.card.cfgWrite(reg, 4, (cur & ~this.msiMultiMask()) >>> 0);
+      }
     } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
-      this.setMsixEntries(this.vectors.length, true);
+      // pci_msix_shutdown: every entry masked, then enable cleared.
       const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
+      const n = (this.card.cfgRead(f, 2) & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+      for (let v = 0; v < n; v++) this.setMsixEntry(v, true);
       this.card.cfgWrite(f, 2, this.card.cfgRead(f, 2) & ~C.PCI_MSIX_FLAGS_ENABLE);
     }
   }
 
   // --- ERR / REQ ------------------------------------------------------------------------
 
+  /** vfio_pci_set_ctx_trigger_single (count is 0 or 1 here). */
   private ctxTrigger(req: SetIrqsRequest, which: 'err' | 'req'): void {
     const cur = which === 'err' ? this.err : this.req;
     const set = (s: IrqSink | null): void => {
@@ -343,15 +423,20 @@ export class IrqController {
       if (which === 'err') this.err = s;
       else this.req = s;
     };
+    if (req.flags & IrqSetFlags.DATA_NONE) {
+      // Loopback signal (count 1) or release (count 0) of a trigger that must exist.
+      if (!cur) fail('EINVAL', `${which.toUpperCase()} has no trigger to signal or release`);
+      if (req.count) cur.signal();
+      else set(null);
+      return;
+    }
+    if (req.count === 0) fail('EINVAL', `${which.toUpperCase()} DATA_BOOL/EVENTFD needs count 1`);
     if (req.flags & IrqSetFlags.DATA_EVENTFD) {
+      // No fd passed is the kernel's fd -1: release.
       set(req.sinks?.[0] ?? null);
       return;
     }
-    if (req.count === 0) {
-      if (req.flags & IrqSetFlags.DATA_NONE) set(null);
-      return;
-    }
-    if (this.boolSet(req)) cur?.signal();
+    if ((req.bools?.[0] ?? 0) !== 0) cur?.signal();
   }
 
   // --- routing and teardown -------------------------------------------------------------
@@ -374,7 +459,7 @@ export class IrqController {
     this.disableHw();
     for (const s of this.vectors) s?.close();
     this.vectors = [];
-    this.qmax = 0;
+    // msi_qmax stays: vfio_msi_disable does not reset it.
     this.intxTrigger?.close();
     this.intxTrigger = null;
     this.replaceIntxUnmask(null);

@@ -8,9 +8,10 @@
  * - No host BAR is MMAP: BAR0's registers (readiness, MSI-X table, the emulator's IRQ
  *   trigger) are trapped in this emulator, so every access must come through read()/write(),
  *   and this card has no other host BAR of plain memory (device memory is the variant's).
- * - BAR read/write: EINVAL at/after the size, count clipped to the end; memory BARs → EIO
- *   while the virtual MSE is clear (or D3hot); the MSI-X table range reads 0xFF and drops
- *   writes (the VMM emulates the table).
+ * - BAR read/write (vfio_pci_bar_rw): EINVAL at/after the size, count clipped to the end;
+ *   memory BARs → EIO while the virtual MSE is clear (or D3hot), checked per device access
+ *   so a zero-length access returns 0; the MSI-X table range reads 0xFF and drops writes
+ *   (the VMM emulates the table).
  * - open: function reset, then Memory Space enabled in hardware (pci_enable_device), then
  *   vconfig copied from hardware (so the virtual MSE starts 1). close: IRQs torn down, sinks
  *   closed, function reset (the kernel's release path).
@@ -166,7 +167,9 @@ export class VfioPciDevice implements VfioDevice {
     // The MSI-X table range is filled/dropped without touching the device: no memory check.
     const t = this.msixTableRange(index);
     const inTable = t !== null && offset >= t[0] && offset + n <= t[1];
-    if (bar && !bar.io && !this.memoryEnabled && !inTable) {
+    // vfio_pci_core_do_io_rw tests memory enable per device access: a zero-length access
+    // makes none, so it returns 0 even with decode off.
+    if (n > 0 && bar && !bar.io && !this.memoryEnabled && !inTable) {
       fail('EIO', `BAR ${index}: memory decode disabled`);
     }
     return n;

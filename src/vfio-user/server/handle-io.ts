@@ -3,7 +3,9 @@
  *
  * Rules: the region index is checked against the device's count; offsets above 2^53 are EINVAL
  * (the model works in plain numbers); range and clipping rules belong to the device, and a
- * short count it returns is reported as is. count 0 → success without calling the device.
+ * short count it returns is reported as is. count 0 is passed to the device too (the kernel
+ * checks the offset, and nvgrace's post-reset readiness, for a zero-length access). A
+ * REGION_WRITE_MULTI entry of length 0 is skipped.
  * The synchronous path stays synchronous: a Promise only when the device returns one.
  * SET_IRQS turns each eventfd into a sink via HostOps; if the device rejects the request the
  * sinks created for it are closed (which closes their fds).
@@ -12,13 +14,12 @@
 import { IrqSetFlags } from '../../uapi/vfio.js';
 import type { IrqSink, MaybePromise, SetIrqsRequest } from '../../vfio/device.js';
 import { fail } from '../../vfio/errors.js';
-import { encodeReply, type Frame, viewOf } from '../protocol/header.js';
+import { encodeReply } from '../protocol/header.js';
 import { decodeSetIrqs } from '../protocol/irqs.js';
 import {
   ACCESS_HEAD,
   decodeRegionAccess,
   decodeRegionWriteMulti,
-  encodeRegionReadReply,
   encodeRegionWriteMultiReply,
   encodeRegionWriteReply,
   finishRegionReadReply,
@@ -34,11 +35,6 @@ function offsetNumber(offset: number | bigint): number {
   return n;
 }
 
-/** The request's offset exactly as sent (a count-0 access echoes it, whatever its size). */
-function rawOffset(frame: Frame): bigint {
-  return viewOf(frame.payload).getBigUint64(0, true);
-}
-
 /** Reads at least this large are sent from device memory in place when the device can. */
 const IN_PLACE_FROM = 64 * 1024;
 
@@ -52,8 +48,8 @@ export const handleRegionRead: Handler = (ctx, frame) => {
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
   const { region, count } = req;
-  if (count === 0)
-    return reply(encodeRegionReadReply(msgId, region, rawOffset(frame), new Uint8Array(0)));
+  // A zero-length read still reaches the device: the kernel's read paths check the offset
+  // and (nvgrace ≥ 6.19) the post-reset readiness for it (nvgrace_gpu_read_mem).
   const offset = offsetNumber(req.offset);
   if (count >= IN_PLACE_FROM) {
     const view = ctx.device.readView(region, offset, count);
@@ -72,7 +68,7 @@ export const handleRegionWrite: Handler = (ctx, frame) => {
   const req = decodeRegionAccess(frame.payload, 'REGION_WRITE');
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
-  if (req.count === 0) return reply(encodeRegionWriteReply(msgId, req.region, rawOffset(frame), 0));
+  // Zero-length writes reach the device too (offset check, nvgrace readiness gate).
   const written = ctx.device.write(req.region, offsetNumber(req.offset), req.data);
   return andThen(written, (n) =>
     reply(encodeRegionWriteReply(msgId, req.region, req.offset, Math.min(n, req.count))),
