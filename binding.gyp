@@ -11,6 +11,20 @@
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "nvgrace-bench-client",
+      "type": "executable",
+      "sources": ["bench/native/client.c"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "nvgrace-bench-floor",
+      "type": "executable",
+      "sources": ["bench/native/floor.c"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -1,20 +1,19 @@
 /**
- * The benchmark driver: one process that is the vfio-user client (VfioUserClient over
- * connectUnix). `node dist/bench/driver.js '<CaseSpec JSON>'` spawns the targets the case
+ * The benchmark driver: one process per case and mode that spawns the targets and the
+ * client (the native client for `native`, VfioUserClient over connectUnix for the cases that
+ * measure what only an in-process client can: mapped copies, start-up, interrupt latency). `node dist/bench/driver.js '<CaseSpec JSON>'` spawns the targets the case
  * needs (they inherit this process's CPU affinity), runs it, and prints the raw rows as one
  * JSON line on stdout. The runner (run.ts) starts one driver per case and mode.
  */
-import { runBulk } from './cases/bulk.js';
 import { runIrq } from './cases/irq.js';
 import { runMapped } from './cases/mapped.js';
-import { runSmallIo } from './cases/small-io.js';
+import { runNative } from './cases/native.js';
 import { runStartup } from './cases/startup.js';
 import type { TargetSpec } from './lib/targets.js';
 import type { CaseContext, CaseSpec, RawRow } from './lib/types.js';
 
 const CASES: Record<string, (ctx: CaseContext) => Promise<RawRow[]>> = {
-  small: runSmallIo,
-  bulk: runBulk,
+  native: runNative,
   mapped: runMapped,
   startup: runStartup,
   irq: runIrq,
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
       ? { name: 'floor (as server)', kind: 'floor' }
       : spec.against === 'stack'
         ? { name: 'stack + stub device', kind: 'stack' }
-        : { name: 'nvgrace-user', kind: 'server' };
+        : { name: 'nvgrace-user', kind: 'server', args: spec.serverArgs ?? [] };
   const rows = await run({ spec, floor, server });
   process.stdout.write(`${JSON.stringify(rows)}\n`);
 }

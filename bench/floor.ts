@@ -3,7 +3,7 @@
  * server against. `node dist/bench/floor.js --socket-path P`
  *
  * Answers VERSION (0.0 + a fixed capabilities JSON), DEVICE_GET_INFO (fixed counts),
- * REGION_READ (zeros, no backing store) and REGION_WRITE (data dropped, full count), every
+ * DEVICE_GET_REGION_INFO (every region 16 MiB, read/write, as the C floor), REGION_READ (zeros, no backing store) and REGION_WRITE (data dropped, full count), every
  * other command with a header-only EINVAL error; honours No_reply. Does its own framing on
  * purpose (no protocol layer): header = u16 id, u16 command, u32 size, u32 flags, u32 error.
  * A frame split over several chunks is assembled in one preallocated buffer (each byte copied
@@ -16,6 +16,8 @@ import { listenUnix } from '../src/vfio-user/transport/unix-socket.js';
 const HEADER = 16;
 const VERSION = 1;
 const DEVICE_GET_INFO = 4;
+const DEVICE_GET_REGION_INFO = 5;
+const REGION_SIZE = 16 * 2 ** 20;
 const REGION_READ = 9;
 const REGION_WRITE = 10;
 const TYPE_REPLY = 1;
@@ -76,6 +78,18 @@ function handle(conn: Connection, buf: Buffer, pos: number, size: number): void 
     h.writeUInt32LE(3, HEADER + 4); // flags: PCI | RESET
     h.writeUInt32LE(9, HEADER + 8); // regions
     h.writeUInt32LE(5, HEADER + 12); // irqs
+    conn.send(h);
+    return;
+  }
+  if (cmd === DEVICE_GET_REGION_INFO && size >= HEADER + 32) {
+    const h = Buffer.alloc(HEADER + 32);
+    header(h, id, cmd, HEADER + 32, TYPE_REPLY, 0);
+    const index = buf.readUInt32LE(pos + HEADER + 8);
+    h.writeUInt32LE(32, HEADER); // argsz
+    h.writeUInt32LE(3, HEADER + 4); // flags: READ | WRITE
+    h.writeUInt32LE(index, HEADER + 8);
+    h.writeBigUInt64LE(BigInt(REGION_SIZE), HEADER + 16);
+    h.writeBigUInt64LE(BigInt(index) << 40n, HEADER + 24);
     conn.send(h);
     return;
   }

@@ -1,29 +1,114 @@
 /**
- * `npm run bench`: every case against the real server (`bin/nvgrace-user serve`) and the floor
- * (`dist/bench/floor.js`), each a separate process from the driver (the client), pinned (all on
- * CPU 0 via `taskset -c 0`, when taskset exists) and unpinned. Prints one table per mode and
- * writes all of it as JSON (bench/results/latest.json unless --out).
+ * `npm run bench [-- options]`: every case against our server (`bin/nvgrace-user serve`),
+ * the floors and, when NVGRACE_BENCH_LVU names libvfio-user's gpio-pci-idio-16, that sample;
+ * each target a separate process from the client, pinned (all on CPU 0 via `taskset -c 0`,
+ * when taskset exists) and unpinned. Prints one table per mode.
  *
- * Options: --reps N (default 7, at least 5 for a real run), --window MS (per repetition,
- * default 300), --cases small,bulk,mapped,startup,irq, --modes pinned,unpinned,
- * --against server|floor|stack (who plays the server: the real one, default; the floor again,
- * to check the harness alone; the real protocol stack over a stub device, for profiling),
- * --out PATH,
- * --markdown (also print the tables as markdown).
+ * Rules: options are checked (commander); an unknown option, a bad value or --help prints
+ * usage and exits 2, before anything runs. Results are written only where asked: --out PATH
+ * (JSON, and the tables as .md beside it); the committed results (bench/results/latest.*,
+ * the README table) change only with --update-readme. Exit 1 when a budget fails or a case
+ * errs (unless --no-fail, which still reports them), 0 otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatMarkdown, formatTable, type ResultRow, summarize } from './lib/report.js';
-import { ROOT } from './lib/targets.js';
+import { lvuProgram, ROOT } from './lib/targets.js';
 import type { CaseSpec, RawRow } from './lib/types.js';
 
-const ALL_CASES = ['small', 'bulk', 'mapped', 'startup', 'irq'];
+const ALL_CASES = ['native', 'mapped', 'startup', 'irq'];
+const MODES = ['pinned', 'unpinned'] as const;
+type Mode = (typeof MODES)[number];
+const README_BEGIN = '<!-- bench:begin (npm run bench -- --update-readme) -->';
+const README_END = '<!-- bench:end -->';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+interface Options {
+  reps: number;
+  window: number;
+  cases: string[];
+  modes: Mode[];
+  against: CaseSpec['against'];
+  pollUs?: number;
+  out?: string;
+  markdown: boolean;
+  updateReadme: boolean;
+  fail: boolean;
+}
+
+function intIn(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function listOf<T extends string>(known: readonly T[]) {
+  return (v: string): T[] => {
+    const items = v.split(',').filter(Boolean);
+    const bad = items.filter((x) => !known.includes(x as T));
+    if (items.length === 0 || bad.length > 0)
+      throw new InvalidArgumentError(
+        `unknown: ${bad.join(', ') || '(empty)'}; known: ${known.join(', ')}`,
+      );
+    return items as T[];
+  };
+}
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command('npm run bench --')
+    .description('vfio-user benchmarks: our server beside the floors and libvfio-user')
+    .addOption(
+      new Option('--reps <n>', 'timed repetitions per case and target (≥ 5 for a real run)')
+        .argParser(intIn(1, 64))
+        .default(7),
+    )
+    .addOption(
+      new Option('--window <ms>', 'length of one timed window')
+        .argParser(intIn(10, 60000))
+        .default(300),
+    )
+    .addOption(
+      new Option('--cases <list>', `cases to run (${ALL_CASES.join(',')})`)
+        .argParser(listOf(ALL_CASES))
+        .default(ALL_CASES),
+    )
+    .addOption(
+      new Option('--modes <list>', 'pinned,unpinned').argParser(listOf(MODES)).default([...MODES]),
+    )
+    .addOption(
+      new Option('--against <who>', 'who plays our server: the real one, the floor, or the stack')
+        .choices(['server', 'floor', 'stack'])
+        .default('server'),
+    )
+    .addOption(
+      new Option('--poll-us <n>', 'run our server with serve --poll-us N').argParser(intIn(0, 1e6)),
+    )
+    .option('--out <path>', 'write the results as JSON here (and the tables as .md beside it)')
+    .option('--markdown', 'also print the tables as markdown', false)
+    .option(
+      '--update-readme',
+      'write bench/results/latest.{json,md} and the README table (the committed results)',
+      false,
+    )
+    .option('--no-fail', 'exit 0 even when a budget fails')
+    .helpOption('-h, --help', 'print this usage and exit 2')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    // commander has printed the usage (--help) or the error; after an error, the usage too.
+    if ((e as { code?: string }).code !== 'commander.helpDisplayed')
+      process.stderr.write(`\n${program.helpInformation()}`);
+    process.exit(2);
+  }
+  return program.opts<Options>();
 }
 
 function machine() {
@@ -69,68 +154,102 @@ function runDriver(spec: CaseSpec, pinned: boolean): Promise<RawRow[]> {
   });
 }
 
+const TITLE: Record<Mode, string> = {
+  pinned: 'Pinned (client, servers and floors all on CPU 0: `taskset -c 0`)',
+  unpinned: 'Unpinned (the scheduler places the processes on either CPU)',
+};
+
+function writeResults(path: string, doc: object, md: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileSync(`${path.replace(/\.json$/, '')}.md`, `${md}\n`);
+}
+
+function updateReadme(md: string): void {
+  const path = join(ROOT, 'README.md');
+  const text = readFileSync(path, 'utf8');
+  const a = text.indexOf(README_BEGIN);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a)
+    throw new Error(`README.md lacks the ${README_BEGIN} … ${README_END} markers`);
+  writeFileSync(path, `${text.slice(0, a + README_BEGIN.length)}\n\n${md}\n\n${text.slice(b)}`);
+}
+
 async function main(): Promise<void> {
-  const reps = Number(arg('--reps') ?? 7);
-  const windowMs = Number(arg('--window') ?? 300);
-  const cases = (arg('--cases') ?? ALL_CASES.join(',')).split(',');
-  const against = (arg('--against') ?? 'server') as CaseSpec['against'];
+  const o = parseOptions(process.argv.slice(2));
   const taskset = hasTaskset();
-  let modes = (arg('--modes') ?? 'pinned,unpinned').split(',') as ('pinned' | 'unpinned')[];
+  let modes = o.modes;
   if (!taskset) {
     process.stderr.write('taskset not found (util-linux): reporting unpinned runs only\n');
     modes = modes.filter((m) => m !== 'pinned');
   }
-  const out = resolve(arg('--out') ?? join(ROOT, 'bench', 'results', 'latest.json'));
+  if (o.reps < 5) process.stderr.write(`--reps ${o.reps}: fewer than 5, not a real run\n`);
+  const lvu = lvuProgram();
   const m = machine();
   process.stderr.write(
-    `machine: ${m.cpuModel}, nproc ${m.nproc}, Node ${m.node}, Linux ${m.kernel}; reps ${reps}, window ${windowMs} ms\n`,
+    `machine: ${m.cpuModel}, nproc ${m.nproc}, Node ${m.node}, Linux ${m.kernel}; reps ${o.reps}, window ${o.window} ms; libvfio-user: ${lvu ?? 'not set (NVGRACE_BENCH_LVU)'}\n`,
   );
+  const serverArgs = o.pollUs !== undefined ? ['--poll-us', String(o.pollUs)] : [];
   const started = performance.now();
   const results: ResultRow[] = [];
+  const errors: string[] = [];
   for (const mode of modes) {
     const rows: ResultRow[] = [];
-    for (const name of cases) {
+    for (const name of o.cases) {
       const t0 = performance.now();
       process.stderr.write(`[${mode}] ${name} … `);
-      const raw = await runDriver({ name, reps, windowMs, against }, mode === 'pinned');
-      rows.push(...summarize(mode, raw));
-      process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      const spec: CaseSpec = {
+        name,
+        reps: o.reps,
+        windowMs: o.window,
+        against: o.against,
+        mode,
+        serverArgs,
+      };
+      try {
+        rows.push(...summarize(mode, await runDriver(spec, mode === 'pinned')));
+        process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      } catch (e) {
+        errors.push(`[${mode}] ${(e as Error).message}`);
+        process.stderr.write(`FAILED\n${(e as Error).message}\n`);
+      }
     }
     results.push(...rows);
-    const title =
-      mode === 'pinned' ? 'pinned: client and server on CPU 0 (taskset -c 0)' : 'unpinned';
-    process.stdout.write(`\n${title}\n${formatTable(rows)}\n`);
-    if (process.argv.includes('--markdown')) process.stdout.write(`\n${formatMarkdown(rows)}\n`);
+    process.stdout.write(`\n${TITLE[mode]}\n${formatTable(rows)}\n`);
+    if (o.markdown) process.stdout.write(`\n${formatMarkdown(rows)}\n`);
   }
   const seconds = (performance.now() - started) / 1000;
   const failed = results.filter((r) => r.holds === false);
+  const judged = results.filter((r) => r.holds !== null).length;
+  const unjudged = results.filter((r) => r.budget !== null && r.holds === null).length;
   process.stdout.write(
-    `\n${results.filter((r) => r.holds !== null).length - failed.length} budgets hold, ${failed.length} fail; ${seconds.toFixed(0)} s\n`,
+    `\n${judged - failed.length} budgets hold, ${failed.length} fail, ${unjudged} not judged; ${errors.length} case errors; ${seconds.toFixed(0)} s\n`,
   );
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: m,
-        options: { reps, windowMs, cases, modes, against, taskset },
-        seconds,
-        rows: results,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const doc = {
+    date: new Date().toISOString(),
+    machine: m,
+    options: { ...o, modes, taskset, libvfioUser: lvu !== null },
+    seconds,
+    errors,
+    rows: results,
+  };
   const md = [
-    `Machine: ${m.cpuModel}, ${m.nproc} CPUs (nproc), ${m.memTotalGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}. ${reps} repetitions per case (median shown), ${windowMs} ms windows; ${seconds.toFixed(0)} s in all.`,
+    `Machine: ${m.cpuModel}, ${m.nproc} CPUs (nproc), ${m.memTotalGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}. ${o.reps} interleaved repetitions per case (median shown), ${o.window} ms windows${o.pollUs !== undefined ? `, our server with --poll-us ${o.pollUs}` : ''}; libvfio-user ${lvu ? 'gpio-pci-idio-16' : 'not run'}; ${seconds.toFixed(0)} s in all.`,
     ...modes.map(
-      (mode) =>
-        `\n**${mode === 'pinned' ? 'Pinned' : 'Unpinned'}**${mode === 'pinned' ? ' (client, server and floor all on CPU 0: `taskset -c 0`)' : ' (the scheduler places the processes on either CPU)'}\n\n${formatMarkdown(results.filter((r) => r.mode === mode))}`,
+      (mode) => `\n**${TITLE[mode]}**\n\n${formatMarkdown(results.filter((r) => r.mode === mode))}`,
     ),
   ].join('\n');
-  writeFileSync(out.replace(/\.json$/, '.md'), `${md}\n`);
-  process.stdout.write(`results written to ${out} (and .md)\n`);
+  if (o.out) {
+    const out = resolve(o.out);
+    writeResults(out, doc, md);
+    process.stdout.write(`results written to ${out} (and .md)\n`);
+  }
+  if (o.updateReadme) {
+    writeResults(join(ROOT, 'bench', 'results', 'latest.json'), doc, md);
+    updateReadme(md);
+    process.stdout.write('bench/results/latest.{json,md} and README.md updated\n');
+  }
+  if ((failed.length > 0 || errors.length > 0) && o.fail) process.exitCode = 1;
 }
 
 main().catch((e) => {

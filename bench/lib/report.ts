@@ -12,10 +12,13 @@ export interface ResultRow {
   server: string;
   unit: string;
   median: number;
+  p50: number | null;
   p99: number | null;
   p99Unit: string | null;
   baseline: string | null;
   ratio: number | null;
+  /** Ratios to the `also` rows that have figures. */
+  others: { server: string; ratio: number }[];
   budget: string | null;
   /** true = holds, false = fails, null = no budget on this row. */
   holds: boolean | null;
@@ -23,9 +26,16 @@ export interface ResultRow {
   notes?: string;
 }
 
-function verdict(b: Budget | undefined, value: number, ratio: number | null): boolean | null {
+function verdict(
+  b: Budget | undefined,
+  value: number,
+  ratioTo: (server: string | undefined) => number | null,
+): boolean | null {
   if (!b) return null;
-  if (b.kind === 'ratio-min') return ratio !== null && ratio >= b.value;
+  if (b.kind === 'ratio-min') {
+    const ratio = ratioTo(b.of);
+    return ratio === null ? null : ratio >= b.value;
+  }
   if (b.kind === 'min') return value >= b.value;
   return value <= b.value;
 }
@@ -35,8 +45,15 @@ export function summarize(mode: ResultRow['mode'], raw: RawRow[]): ResultRow[] {
   for (const r of raw) medians.set(`${r.case}\0${r.server}`, median(r.reps));
   return raw.map((r) => {
     const m = median(r.reps);
-    const base = r.baseline !== undefined ? medians.get(`${r.case}\0${r.baseline}`) : undefined;
-    const ratio = base !== undefined && base > 0 ? m / base : null;
+    const ratioTo = (server: string | undefined): number | null => {
+      const base = server !== undefined ? medians.get(`${r.case}\0${server}`) : undefined;
+      return base !== undefined && base > 0 && Number.isFinite(m) ? m / base : null;
+    };
+    const ratio = ratioTo(r.baseline);
+    const others = (r.also ?? []).flatMap((server) => {
+      const x = ratioTo(server);
+      return x === null ? [] : [{ server, ratio: x }];
+    });
     return {
       mode,
       group: r.group,
@@ -44,12 +61,14 @@ export function summarize(mode: ResultRow['mode'], raw: RawRow[]): ResultRow[] {
       server: r.server,
       unit: r.unit,
       median: m,
+      p50: r.p50 ?? null,
       p99: r.p99 ?? null,
       p99Unit: r.p99Unit ?? null,
       baseline: r.baseline ?? null,
       ratio,
+      others,
       budget: r.budget?.text ?? null,
-      holds: verdict(r.budget, m, ratio),
+      holds: verdict(r.budget, m, (s) => ratioTo(s ?? r.baseline)),
       reps: r.reps,
       ...(r.notes ? { notes: r.notes } : {}),
     };
@@ -64,19 +83,31 @@ export function formatValue(v: number, unit: string): string {
   return `${v.toFixed(1)} ${unit}`;
 }
 
+function verdictText(r: ResultRow): string {
+  if (r.budget === null) return '';
+  if (r.holds === null) return `not judged: no reference figures (${r.budget})`;
+  return `${r.holds ? 'ok' : 'FAIL'} (${r.budget})`;
+}
+
 function cell(r: ResultRow): string[] {
+  const ratios = [
+    ...(r.ratio === null ? [] : [{ server: r.baseline!, ratio: r.ratio }]),
+    ...r.others,
+  ];
   return [
     `${r.group}`,
     r.case,
     r.server,
     formatValue(r.median, r.unit),
+    r.p50 === null ? '' : `${r.p50.toFixed(1)} ${r.p99Unit}`,
     r.p99 === null ? '' : `${r.p99.toFixed(1)} ${r.p99Unit}`,
-    r.ratio === null ? '' : `${r.ratio.toFixed(2)} × ${r.baseline}`,
-    r.budget === null ? '' : `${r.holds ? 'ok' : 'FAIL'} (${r.budget})`,
+    ratios.map((x) => `${x.ratio.toFixed(2)} × ${x.server}`).join(', '),
+    verdictText(r),
+    r.notes ?? '',
   ];
 }
 
-const HEAD = ['#', 'case', 'server', 'median', 'p99', 'ratio', 'budget'];
+const HEAD = ['#', 'case', 'server', 'median', 'p50', 'p99', 'ratio', 'budget', 'notes'];
 
 /** A plain-text table (monospace), one per mode. */
 export function formatTable(rows: ResultRow[]): string {

@@ -1,7 +1,8 @@
 /**
- * The processes a benchmark talks to: the real server (`bin/nvgrace-user serve`) and the floor
- * (`dist/bench/floor.js`), each spawned as a separate process on its own socket, plus the
- * client side of a connection to one of them.
+ * The processes a benchmark talks to: the real server (`bin/nvgrace-user serve`), the Node
+ * floor (`dist/bench/floor.js`), the C floor (build/Release/nvgrace-bench-floor) and
+ * libvfio-user's gpio-pci-idio-16 sample (when NVGRACE_BENCH_LVU names one), each spawned as a
+ * separate process on its own socket, plus the client side of a connection to one of them.
  *
  * Rules: a child inherits the driver's CPU affinity (the runner pins the driver with taskset,
  * so a pinned run has every process on the same CPU); a target that dies before answering is
@@ -34,7 +35,7 @@ export const ROOT = (() => {
 export interface TargetSpec {
   /** 'nvgrace-user' or 'floor' (or a variant name such as 'nvgrace-user 512GiB'). */
   name: string;
-  kind: 'server' | 'floor' | 'stack';
+  kind: 'server' | 'floor' | 'stack' | 'cfloor' | 'lvu';
   /** Extra server flags, e.g. ['--mem-size', '512GiB']. */
   args?: string[];
 }
@@ -65,12 +66,38 @@ function socketPath(): string {
   return join(tmp, `s${counter++}.sock`);
 }
 
+/** A program built from bench/native/ by `npm ci` (binding.gyp), or a clear error. */
+export function nativeProgram(name: 'nvgrace-bench-client' | 'nvgrace-bench-floor'): string {
+  const path = join(ROOT, 'build', 'Release', name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run npm ci (or npm run install)`);
+  return path;
+}
+
+/** The libvfio-user sample to compare with (NVGRACE_BENCH_LVU), or null when not set. */
+export function lvuProgram(): string | null {
+  const p = process.env.NVGRACE_BENCH_LVU;
+  return p && p.length > 0 ? p : null;
+}
+
+/** The full argv (program first) that starts a target listening on `path`. */
 export function commandFor(spec: TargetSpec, path: string): string[] {
+  if (spec.kind === 'cfloor') return [nativeProgram('nvgrace-bench-floor'), path];
+  if (spec.kind === 'lvu') {
+    const lvu = lvuProgram();
+    if (!lvu) throw new Error('NVGRACE_BENCH_LVU is not set');
+    return [lvu, path];
+  }
+  // BENCH_TARGET_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the Node targets.
+  const node = [
+    process.execPath,
+    ...(process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
   if (spec.kind === 'floor')
-    return [join(ROOT, 'dist', 'bench', 'floor.js'), '--socket-path', path];
+    return [...node, join(ROOT, 'dist', 'bench', 'floor.js'), '--socket-path', path];
   if (spec.kind === 'stack')
-    return [join(ROOT, 'dist', 'bench', 'stack-server.js'), '--socket-path', path];
+    return [...node, join(ROOT, 'dist', 'bench', 'stack-server.js'), '--socket-path', path];
   return [
+    ...node,
     join(ROOT, 'bin', 'nvgrace-user'),
     'serve',
     '--socket-path',
@@ -84,11 +111,8 @@ export function commandFor(spec: TargetSpec, path: string): string[] {
 export function spawnTarget(spec: TargetSpec): Target {
   const path = socketPath();
   const spawnedAt = performance.now();
-  // BENCH_TARGET_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the targets.
-  const nodeArgs = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, ...commandFor(spec, path)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const argv = commandFor(spec, path);
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(proc);
   let err = '';
   proc.stderr?.setEncoding('utf8');

@@ -5,8 +5,11 @@
  */
 
 export type Budget =
-  /** median ≥ value × the baseline's median (baseline: 'floor' or 'memcpy'). */
-  | { kind: 'ratio-min'; value: number; text: string }
+  /**
+   * median ≥ value × the median of the row named `of` (default: the baseline, e.g. 'floor'
+   * or 'memcpy'); not judged (null) when that row has no figures.
+   */
+  | { kind: 'ratio-min'; value: number; of?: string; text: string }
   /** median ≥ value (in the row's unit). */
   | { kind: 'min'; value: number; text: string }
   /** median ≤ value (in the row's unit). */
@@ -22,18 +25,23 @@ export interface RawRow {
   unit: string;
   /** One value per repetition. */
   reps: number[];
-  /** 99th percentile of the per-operation latency over all repetitions, if recorded. */
+  /** Median and 99th percentile of the per-operation latency over all repetitions. */
+  p50?: number;
   p99?: number;
   p99Unit?: string;
   /** The `server` of the row in the same case this one is compared with. */
   baseline?: string;
+  /** Further rows of the same case this one is also compared with (e.g. 'libvfio-user'). */
+  also?: string[];
   budget?: Budget;
   notes?: string;
 }
 
 export interface CaseSpec {
-  /** 'small' | 'posted' | 'bulk' | 'mapped' | 'startup' | 'irq' */
+  /** 'native' | 'mapped' | 'startup' | 'irq' */
   name: string;
+  /** Which run this is (budgets may differ: pinned vs unpinned). */
+  mode?: 'pinned' | 'unpinned';
   reps: number;
   /** Length of one timed repetition window, ms. */
   windowMs: number;
@@ -42,6 +50,8 @@ export interface CaseSpec {
    * the real protocol stack over a stub device (bench/stack-server.ts, for profiling).
    */
   against: 'server' | 'floor' | 'stack';
+  /** Extra `serve` flags for our server (e.g. ['--poll-us', '50']). */
+  serverArgs?: string[];
 }
 
 export interface CaseContext {
