@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { RegionInfoFlags } from '../../src/uapi/vfio.js';
 import {
   Command,
   HEADER_SIZE,
   HeaderFlags,
-  RegionInfoFlags,
   Sizes,
 } from '../../src/vfio-user/protocol/constants.js';
 import { MAX_DATA_XFER } from '../../src/vfio-user/protocol/limits.js';
