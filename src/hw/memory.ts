@@ -17,7 +17,8 @@ export interface MemoryBacking {
   /**
    * The bytes at [offset, offset + length) as a view, when they can be read in place without
    * side effects (no allocation); else null. The view shows later writes: a caller copies or
-   * sends it before anything else touches the memory. Optional: the default is readInto.
+   * sends it before anything else touches the memory (the server's read path,
+   * src/vfio-user/server/read-path.ts). Optional: the default is readInto.
    */
   view?(offset: number, length: number): Uint8Array | null;
   /** Release resources (the fd). Further use is a programming error. */

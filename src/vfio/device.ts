@@ -77,14 +77,15 @@ export interface VfioDevice {
   /**
    * pread() at a region offset into the caller's buffer, as the kernel's read() fills a user
    * buffer: writes every byte of target[0, n) and returns n, which is less than target.length
-   * when clipped at the region end. The server reads straight into its reply this way.
+   * when clipped at the region end. The server reads straight into its reply this way
+   * (src/vfio-user/server/read-path.ts).
    */
   readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number>;
   /**
    * What readInto would write, as a view of the device's memory, when the read can be served
    * in place (no gate to wait for, no clipping or padding, memory known to hold data); else
    * null, and the caller uses readInto. The view shows later writes: the caller sends or
-   * copies it before the device handles anything else.
+   * copies it before the device handles anything else (read-path.ts, invariant 2).
    */
   readView(index: number, offset: number, length: number): Uint8Array | null;
   /** write() at a region offset; returns the byte count the kernel would return. */

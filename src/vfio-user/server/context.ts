@@ -7,6 +7,7 @@
  * ProtocolError) to answer with an error; it never builds error replies itself.
  */
 import type { DeviceInfo, MaybePromise, VfioDevice } from '../../vfio/device.js';
+import { fail } from '../../vfio/errors.js';
 import type { Frame } from '../protocol/header.js';
 import type { ServerLimits } from '../protocol/limits.js';
 import type { Capabilities } from '../protocol/version.js';
@@ -35,8 +36,7 @@ export interface HandlerContext {
   requestClose(reason: string): void;
   /**
    * Memory for a reply of `size` bytes, possibly holding an earlier reply's bytes: the
-   * handler writes every byte it returns. Valid until the reply has been handed to the
-   * transport (see SessionOptions).
+   * handler writes every byte it returns (read-path.ts, invariants 1 and 3).
    */
   allocReply(size: number): Uint8Array;
 }
@@ -75,6 +75,13 @@ export type Handler = (ctx: HandlerContext, frame: Frame, fds: FdBag) => MaybePr
 /** Apply `fn` now if `v` is a value, after it resolves if it is a Promise (keeps the sync path sync). */
 export function andThen<T, U>(v: MaybePromise<T>, fn: (t: T) => MaybePromise<U>): MaybePromise<U> {
   return v instanceof Promise ? v.then(fn) : fn(v);
+}
+
+/** The model works in plain numbers: an offset above 2^53 − 1 is beyond any region. */
+export function offsetNumber(offset: number | bigint): number {
+  const n = Number(offset);
+  if (!Number.isSafeInteger(n)) fail('EINVAL', `offset ${offset} is beyond any region`);
+  return n;
 }
 
 /** A reply without fds. */

@@ -12,13 +12,9 @@ import {
   handleGetRegionInfo,
   handleGetRegionIoFds,
 } from './handle-info.js';
-import {
-  handleRegionRead,
-  handleRegionWrite,
-  handleRegionWriteMulti,
-  handleSetIrqs,
-} from './handle-io.js';
+import { handleRegionWrite, handleRegionWriteMulti, handleSetIrqs } from './handle-io.js';
 import { handleVersion } from './handle-version.js';
+import { handleRegionRead } from './read-path.js';
 
 export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [Command.VERSION, handleVersion],

@@ -21,18 +21,14 @@
  *   past it the client is dropped and the next one served;
  * - when the session asks to close (bad VERSION, fatal framing error), the pending reply is
  *   flushed first (bounded by a short grace period), then the connection is dropped;
- * - replies of 64 KiB and more are built in one reused buffer when the socket has nothing
- *   queued (then no earlier reply can still reference it): a fresh 1 MiB buffer per bulk read
- *   costs more in page faults than the copy into it;
- * - a reply whose data is a view of device memory (Reply.tail) is sent with copyUnsent: what
- *   the socket does not take at once is copied at once, so later writes cannot reach it;
+ * - each client has its own reply memory, and each reply is sent before the next message is
+ *   handled: the zero-copy read path relies on both (read-path.ts states its invariants);
  * - when a client goes (cleanly or mid-message) its DMA maps and IRQ fds are dropped
  *   (session.close → device.close, which resets the function as the kernel does at
  *   release); device memory is kept; the next client may attach.
  */
 import type { VfioDevice } from '../../vfio/device.js';
 import {
-  allocBytes,
   Errno,
   encodeErrorReply,
   FrameReader,
@@ -42,10 +38,9 @@ import {
 import type { ServerLimits } from '../protocol/limits.js';
 import type { Connection, Listener } from '../transport/types.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
+import { ReplyMemory, sendReply } from './read-path.js';
 import { ServerSession } from './session.js';
 
-/** Replies at least this large are built in the connection's reused buffer when possible. */
-const REUSE_FROM = 64 * 1024;
 /** Newcomers waiting for the attached client to leave, and busy ones being told so. */
 const MAX_WAITING = 8;
 const MAX_REFUSING = 16;
@@ -270,15 +265,11 @@ export class ServerEndpoint {
       conn.close();
       return;
     }
-    let scratch: Buffer | null = null;
+    const replies = new ReplyMemory(() => conn.pendingBytes);
     const session = new ServerSession(this.options.device, this.options.host, {
       limits: this.options.limits ?? {},
       log: this.log,
-      allocReply: (size) => {
-        if (size < REUSE_FROM || conn.pendingBytes > 0) return allocBytes(size);
-        if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafe(size);
-        return scratch.subarray(0, size);
-      },
+      allocReply: (size) => replies.alloc(size),
     });
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
     const a: Attached = {
@@ -395,15 +386,7 @@ export class ServerEndpoint {
 
   private deliver(a: Attached, reply: Reply | null): void {
     if (a.conn.closed) return;
-    if (reply) {
-      if (reply.tail) {
-        // Device memory in place: what the socket does not take now is copied now, so the
-        // reply is the memory as it was when the read was handled.
-        a.conn.send([reply.bytes, reply.tail], reply.fds, { copyUnsent: true });
-      } else {
-        a.conn.send(reply.bytes, reply.fds);
-      }
-    }
+    if (reply) sendReply(a.conn, reply);
     if (a.session.wantsClose && !a.closing) {
       a.closing = true;
       // Messages behind the one that ends the session are dropped: close the fds they carry.

@@ -1,5 +1,6 @@
 /**
- * Region accesses and interrupts: REGION_READ, REGION_WRITE, REGION_WRITE_MULTI, SET_IRQS.
+ * Region writes and interrupts: REGION_WRITE, REGION_WRITE_MULTI, SET_IRQS (REGION_READ is
+ * read-path.ts).
  *
  * Rules: the region index is checked against the device's count; offsets above 2^53 are EINVAL
  * (the model works in plain numbers); range and clipping rules belong to the device, and a
@@ -17,52 +18,13 @@ import { fail } from '../../vfio/errors.js';
 import { encodeReply } from '../protocol/header.js';
 import { decodeSetIrqs } from '../protocol/irqs.js';
 import {
-  ACCESS_HEAD,
   decodeRegionAccess,
   decodeRegionWriteMulti,
   encodeRegionWriteMultiReply,
   encodeRegionWriteReply,
-  finishRegionReadReply,
-  regionReadReplyHead,
 } from '../protocol/region-io.js';
-import { andThen, type Handler, type HandlerContext, reply } from './context.js';
+import { andThen, type Handler, type HandlerContext, offsetNumber, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
-
-/** The model works in plain numbers: an offset above 2^53 − 1 is beyond any region. */
-function offsetNumber(offset: number | bigint): number {
-  const n = Number(offset);
-  if (!Number.isSafeInteger(n)) fail('EINVAL', `offset ${offset} is beyond any region`);
-  return n;
-}
-
-/** Reads at least this large are sent from device memory in place when the device can. */
-const IN_PLACE_FROM = 64 * 1024;
-
-/**
- * A large read the device can serve in place goes out as header + a view of device memory
- * (one copy, into the socket); otherwise the device reads straight into the reply buffer (no intermediate copy); the buffer comes
- * from ctx.allocReply (possibly reused), and only the bytes the device wrote are sent.
- */
-export const handleRegionRead: Handler = (ctx, frame) => {
-  const req = decodeRegionAccess(frame.payload, 'REGION_READ');
-  checkRegion(ctx, req.region);
-  const { msgId } = frame.header;
-  const { region, count } = req;
-  // A zero-length read still reaches the device: the kernel's read paths check the offset
-  // and (nvgrace ≥ 6.19) the post-reset readiness for it (nvgrace_gpu_read_mem).
-  const offset = offsetNumber(req.offset);
-  if (count >= IN_PLACE_FROM) {
-    const view = ctx.device.readView(region, offset, count);
-    if (view && view.length === count) {
-      return { bytes: regionReadReplyHead(msgId, region, offset, count), fds: [], tail: view };
-    }
-  }
-  const buf = ctx.allocReply(ACCESS_HEAD + count);
-  const target = buf.subarray(ACCESS_HEAD);
-  return andThen(ctx.device.readInto(region, offset, target), (n) =>
-    reply(finishRegionReadReply(buf, msgId, region, offset, Math.min(n, count))),
-  );
-};
 
 export const handleRegionWrite: Handler = (ctx, frame) => {
   const req = decodeRegionAccess(frame.payload, 'REGION_WRITE');

@@ -37,8 +37,7 @@ export interface Reply {
   fds: number[];
   /**
    * Sent right after `bytes` as part of the same message, without a copy: a view of device
-   * memory (REGION_READ served in place). It shows later writes, so whatever the transport
-   * cannot send at once must be copied before the next message is handled.
+   * memory (REGION_READ served in place; read-path.ts owns the rules for sending it).
    */
   tail?: Uint8Array;
 }

@@ -38,10 +38,8 @@ export interface SessionOptions {
   limits?: Partial<ServerLimits>;
   log?: SessionLogger;
   /**
-   * Where reply memory comes from (default: fresh zeroed memory each time). A caller
-   * that sends each reply before the next handle() may hand out reused memory, as long as no
-   * reply still waiting in its output references it (ServerEndpoint reuses one large buffer
-   * while its socket queue is empty).
+   * Where reply memory comes from (default: fresh zeroed memory each time); ServerEndpoint
+   * passes its per-client ReplyMemory (read-path.ts states when reuse is safe).
    */
   allocReply?: (size: number) => Uint8Array;
 }

@@ -21,7 +21,8 @@ export interface Connection {
    * Queue bytes (and fds, attached to the first byte) for sending; never blocks. Without a
    * copy: the caller leaves `data` alone until it has gone — or passes `copyUnsent`, and
    * whatever the kernel does not take at once is copied before send() returns (for memory
-   * that may change right after, such as a view of device memory).
+   * that may change right after, such as a view of device memory: the server's read path,
+   * src/vfio-user/server/read-path.ts).
    */
   send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[], opts?: SendOptions): void;
   /** Bytes queued but not yet accepted by the kernel. */
