@@ -1,9 +1,12 @@
 /**
  * The power-on config image of a Grace GPU: type 0 header, BAR sizing masks, and the
- * capability chain of the Hopper proxy (H20/H100, docs/driver-rules.md §10) plus the NVIDIA DVSEC.
+ * capability chain of the Hopper proxy (H20, docs/driver-rules.md §10) plus the NVIDIA DVSEC.
  *
- * Rules: the offsets are fixed (GH200's own lspci was not found; the H20 layout is used and
- * the DVSEC — absent from the H20 capture — is placed in its gap at 0x2C8). Write masks are
+ * Rules: the offsets are fixed for every profile. Each value names its source: a real dump
+ * (with where it was published) or "assumption". No public dump of a Grace part's capability
+ * list was found (the GH200 one in the driver's LKML review shows the header and BARs only),
+ * so the chain is the H20's (NVIDIA/nvtrust#128, lspci -vvv of 10de:2329) and the DVSEC —
+ * absent from the H20 capture — is placed in its gap at 0x2C8 (assumption). Write masks are
  * what the hardware allows: BAR address bits above the size, command bits of a PCIe endpoint,
  * W1C error status bits, and the per-capability masks set by the pci builders.
  */
@@ -30,8 +33,6 @@ import {
   PCI_HEADER_TYPE_NORMAL,
   PCI_INTERRUPT_LINE,
   PCI_INTERRUPT_PIN,
-  PCI_PM_CAP_PME_D0,
-  PCI_PM_CAP_PME_D3HOT,
   PCI_REVISION_ID,
   PCI_STATUS,
   PCI_STATUS_ERROR_BITS,
@@ -46,7 +47,12 @@ import { BAR0_SIZE } from './profiles.js';
 const MIB = 2 ** 20;
 const TWO32 = 2 ** 32;
 
-/** Where things are in the image and in BAR0 (fixed for every profile). */
+/**
+ * Where things are in the image and in BAR0 (fixed for every profile). Capability offsets and
+ * the MSI (1/16, maskable, 64-bit) and MSI-X (9) vector counts: real H20 dump
+ * (NVIDIA/nvtrust#128); the MSI cap at 0x48 with flags 0x0188 also matches the real H100 SXM
+ * hexdump (topofmind.dev) and the GB10 lspci (NixOS/nixpkgs#527847).
+ */
 export const LAYOUT = {
   pm: 0x40,
   msi: 0x48,
@@ -77,6 +83,9 @@ export const NV_DVSEC_LENGTH = 0x10;
 export const NV_DVSEC_MIG_REG = 0xa;
 /** Bit 0 of the +0xA register: MIG_SUPPORTED_WITH_CACHED_RESMEM (set on Blackwell). */
 export const NV_DVSEC_MIG_CACHED_RESMEM = 0x1;
+
+/** PMC bit 4: Immediate_Readiness_on_Return_to_D0 (set on the real H100 dump, PMC 0x0013). */
+const PM_PMC_IMMEDIATE_READINESS = 0x0010;
 
 /** Command register bits a PCIe endpoint implements (H100 dump shows 0x0547 set). */
 export const COMMAND_WRITABLE =
@@ -161,19 +170,25 @@ export function buildConfigImage(profile: CardProfile, opts: ConfigImageOptions)
   setBarRegisters(cs, profileBars(profile));
 
   const b = new CapabilityBuilder(cs);
-  // NVIDIA GPUs report PME from D0 and D3hot and NoSoftRst+ (lspci of H100-class parts).
-  b.pm({ at: LAYOUT.pm, pmcFlags: PCI_PM_CAP_PME_D0 | PCI_PM_CAP_PME_D3HOT, noSoftReset: true });
+  // PMC 0x0013 (version 3, bit 4 Immediate Readiness, no PME from any state) and PMCSR
+  // NoSoftRst+: real H100 SXM config hexdump (topofmind.dev/notes/sysadmin/gpu, "4801 0013
+  // 0008") and H100 PCIe / GB10 lspci -vvv ("PME(D0-,D1-,D2-,D3hot-,D3cold-)", NVIDIA/nvtrust#51,
+  // NixOS/nixpkgs#527847). Was PME(D0+,D3hot+), a guess.
+  b.pm({ at: LAYOUT.pm, pmcFlags: PM_PMC_IMMEDIATE_READINESS, noSoftReset: true });
   b.msi({ at: LAYOUT.msi, vectors: LAYOUT.msiVectors, is64: true, perVectorMask: true });
   b.pcie({
     at: LAYOUT.pcie,
-    // MPS 256 B, ext tag, L0s/L1 unlimited, role-based errors, FLR.
-    devCap: 0x10008fe1,
-    // Relaxed ordering + no snoop enabled, MPS 128 B, MRRS 512 B (spec defaults).
+    // MPS 256 B, ExtTag+, acceptable latency L0s <64ns / L1 <1us, RBE+, FLReset+, slot power
+    // 0 W: real H100 PCIe and GB10 lspci -vvv (NVIDIA/nvtrust#51, NixOS/nixpkgs#527847: "Latency
+    // L0s <64ns, L1 <1us ... RBE+ FLReset+"); slot power 0 as on the slot-less GB10 (assumption
+    // for the C2C-attached GPU). Was L0s/L1 "unlimited", a guess.
+    devCap: 0x10008021,
+    // Relaxed ordering + no snoop enabled, MPS 128 B, MRRS 512 B (PCIe spec reset defaults).
     devCtl: 0x2810,
-    // 32 GT/s x16 (Gen5, as H100), ASPM not supported.
+    // 32 GT/s x16 (Gen5, as H100), ASPM not supported: assumption (no Grace LnkCap found).
     lnkCap: 0x00000105,
     lnkSta: 0x1105,
-    // Completion timeout ranges A-D + disable, LTR, 10-bit tag completer/requester.
+    // Completion timeout ranges A-D + disable, LTR, 10-bit tag completer/requester: assumption.
     devCap2: 0x0003081f,
     lnkCap2: 0x0000003e,
     lnkCtl2: 0x0005,

@@ -38,14 +38,18 @@ export interface CardProfile {
 }
 
 /**
- * Common to all profiles:
- * - BAR0 16 MiB 64-bit prefetchable (H20/H100 proxy, §10).
- * - Regions 4/5: a 32 MiB 64-bit prefetchable BAR, as on the H20 proxy (§10) and every recent
- *   NVIDIA datacenter GPU. Assumption for Grace parts (no GH200 lspci found); the nvgrace
- *   variant replaces index 4 with its fake usemem BAR whenever ACPI memory is present, so it
- *   only shows on the plain vfio-pci fallback.
- * - Subsystem vendor 0x10DE; subsystem IDs are invented in NVIDIA's 0x16xx style (H100 SXM
- *   shows 10de:16c1); the real GH200/GB200 values were not found.
+ * Common to all profiles, with the source of each value:
+ * - Class 0x0302 (3D controller), revision 0xA1: real dumps of every Grace part — GH200
+ *   10de:2342 (lspci -v on the host, posted by the driver's author in its LKML review:
+ *   lore.kernel.org "vfio/nvgrace-gpu" v17/v18 thread, "0009:01:00.0 3D controller: NVIDIA
+ *   Corporation Device 2342 (rev a1)"), GB200 10de:2941 and GB300 10de:31c2 (lspci -nn in
+ *   OpenNebula's Grace passthrough guide and NVIDIA/mig-parted#227).
+ * - BAR0 16 MiB, 64-bit prefetchable: real GH200 dump above ("Memory at 661002000000 (64-bit,
+ *   prefetchable) [size=16M]"); for GB200/GB300 an assumption (same as every Hopper part).
+ * - Regions 4/5: 32 MiB 64-bit prefetchable: real GH200 dump above ("[size=32M]"); an
+ *   assumption for GB200/GB300. The nvgrace variant replaces index 4 with its fake usemem BAR
+ *   whenever ACPI memory is present, so it only shows on the plain vfio-pci fallback.
+ * - Subsystem vendor 0x10DE (all dumps above).
  */
 export const BAR0_SIZE = 16 * MIB;
 const BAR4_SIZE = 32 * MIB;
@@ -57,8 +61,9 @@ const BOOT0_GB100_A1 = 0x1a0000a1;
 const BOOT42_GH100_A1 = 0x180a1000;
 const BOOT42_GB100_A1 = 0x1a0a1000;
 
-/** Hopper BAR1: H20 proxy shows 128 GiB for 96 GB of HBM (assumption: pow2 ≥ memory). */
+/** Hopper BAR1: 128 GiB on the real GH200 10de:2342 dump ("[size=128G]", LKML thread above). */
 const HOPPER_BAR1_96G = 128 * GIB;
+/** GH200 144G (10de:2348): assumption — the next power of two above its 144 GiB of HBM3e. */
 const HOPPER_BAR1_144G = 256 * GIB;
 /** Blackwell BAR1: size not public; 256 MiB is an assumption (brief), kept small on purpose. */
 const BLACKWELL_BAR1 = 256 * MIB;
@@ -76,7 +81,8 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     name: 'gh200',
     description: 'GH200 (10de:2342, "GH200 480GB"), Hopper, 96 GiB HBM3',
     deviceId: 0x2342,
-    subsystemId: 0x16f4,
+    // Real: "Subsystem: NVIDIA Corporation Device 16eb" (GH200 host lspci, LKML thread above).
+    subsystemId: 0x16eb,
     // ~96 GiB is what GH200 480GB nodes report (§10); the exact ACPI value is not public.
     memSize: 96 * GIB,
     migHwBug: true,
@@ -89,6 +95,7 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     name: 'gh200-144g',
     description: 'GH200 144G HBM3e (10de:2348), Hopper, 144 GiB HBM3e',
     deviceId: 0x2348,
+    // Assumption: no public dump of 10de:2348 gives its subsystem ID.
     subsystemId: 0x1809,
     memSize: 144 * GIB,
     migHwBug: true,
@@ -101,6 +108,7 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     name: 'gh200-2345',
     description: 'GH200 (10de:2345, driver table "GH200 480GB"), Hopper, 96 GiB (assumed)',
     deviceId: 0x2345,
+    // Assumption: no public dump of 10de:2345 gives its subsystem ID.
     subsystemId: 0x16f5,
     // Assumption: same HBM3 96 GiB as 0x2342 (no source gives this SKU's memory).
     memSize: 96 * GIB,
@@ -114,7 +122,9 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     name: 'gb200',
     description: 'GB200 (10de:2941), Blackwell, 192 GiB HBM3e per GPU',
     deviceId: 0x2941,
-    subsystemId: 0x1999,
+    // Real: "Subsystem: NVIDIA Corporation Device [10de:2046]" on all four GPUs of a GB200
+    // tray (lspci -nnkk in OpenNebula's Grace passthrough guide; NVIDIA/mig-parted#227).
+    subsystemId: 0x2046,
     // 192 GB HBM3e per B200 GPU in GB200 (NVIDIA datasheet: 384 GB per 2-GPU superchip);
     // taken as 192 GiB, the doc's Blackwell worked example (§1.3).
     memSize: 192 * GIB,
@@ -128,6 +138,7 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     name: 'gb300',
     description: 'GB300 (10de:31c2), Blackwell Ultra, 288 GiB HBM3e per GPU',
     deviceId: 0x31c2,
+    // Assumption: the GB300 dumps found show class and revision but not the subsystem ID.
     subsystemId: 0x1a2c,
     // 288 GB HBM3e per GPU (§10), taken as 288 GiB (§1.3 example).
     memSize: 288 * GIB,
