@@ -6,9 +6,10 @@
  *   file that exists: as written from the repository root, beside the citing file, or (for a
  *   bare name) in docs/. Mentions inside URLs are not checked.
  * - A `§N` or `§N.M` (and the far end of a range `§A–§B` / `§A–B`) refers to the nearest
- *   doc mentioned before it in the same file; in a docs/*.md file with no doc mentioned
- *   before it on the same line, to that doc itself. The doc must have a heading numbered so
- *   (`## 4. …`, `### 8.1 …`). A `§` with no doc before it is an error.
+ *   doc mentioned before it in the same file. In a docs/*.md file it refers to the doc whose
+ *   citation it continues (`docs/x.md §1, §2 and §3`, across lines too), else to that doc
+ *   itself. The doc must have a heading numbered so (`## 4. …`, `### 8.1 …`). A `§` with no
+ *   doc before it is an error.
  * - Nothing names the session's shared directory outside the repository.
  */
 import assert from 'node:assert/strict';
@@ -65,6 +66,9 @@ export interface Problem {
   what: string;
 }
 
+/** Text that may sit between the parts of one citation: `docs/a.md §1, §2 and §3`. */
+const JOIN = /^[\s`,;]*(?:(?:and|or)[\s`]*)?$/;
+
 /**
  * The citation problems of one file. `exists(path)` says whether a repository-relative path
  * exists; `sections(path)` gives the section numbers of an existing doc.
@@ -77,51 +81,66 @@ export function checkFile(
 ): Problem[] {
   const problems: Problem[] = [];
   const inDocs = file.startsWith('docs/') && file.endsWith('.md');
-  let lastDoc: string | null = null;
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = i + 1;
+  const lineAt = (at: number) => text.slice(0, at).split('\n').length;
+  text.split('\n').forEach((raw, i) => {
     for (const o of OUTSIDE) {
-      if (raw.includes(o)) problems.push({ file, line, what: `points outside the repo (${o})` });
-    }
-    const body = raw.replace(/\bhttps?:\/\/\S+/g, ' ');
-    // Doc mentions and § references in the order they appear on the line.
-    type Tok = { at: number; doc?: string; secs?: string[] };
-    const toks: Tok[] = [];
-    for (const m of body.matchAll(DOC)) {
-      const name = m[1]!;
-      const candidates = [
-        normalize(name),
-        normalize(join(dirname(file), name)),
-        ...(name.includes('/') ? [] : [join('docs', name)]),
-      ];
-      const hit = candidates.find((c) => !c.startsWith('..') && exists(c));
-      if (!hit) problems.push({ file, line, what: `cites ${name}, which is not in the repo` });
-      toks.push({ at: m.index, doc: hit ?? name });
-    }
-    for (const m of body.matchAll(SECTION)) {
-      toks.push({ at: m.index, secs: [m[1]!, ...(m[2] ? [m[2]] : [])] });
-    }
-    toks.sort((a, b) => a.at - b.at);
-    let lineDoc: string | null = null;
-    for (const t of toks) {
-      if (t.doc) {
-        lastDoc = t.doc;
-        lineDoc = t.doc;
-        continue;
-      }
-      const doc = inDocs ? (lineDoc ?? file) : lastDoc;
-      if (!doc) {
-        problems.push({ file, line, what: `§${t.secs![0]} with no doc cited before it` });
-        continue;
-      }
-      if (!doc.endsWith('.md') || !exists(doc)) continue; // already reported above
-      const have = sections(doc);
-      for (const s of t.secs!) {
-        if (!have.has(s)) problems.push({ file, line, what: `${doc} has no §${s}` });
-      }
+      if (raw.includes(o))
+        problems.push({ file, line: i + 1, what: `points outside the repo (${o})` });
     }
   });
+  // URLs are blanked (same length, so offsets keep their lines).
+  const body = text.replace(/\bhttps?:\/\/\S+/g, (u) => ' '.repeat(u.length));
+  // Doc mentions and § references in the order they appear.
+  type Tok = { at: number; end: number; doc?: string; secs?: string[] };
+  const toks: Tok[] = [];
+  for (const m of body.matchAll(DOC)) {
+    const name = m[1]!;
+    const candidates = [
+      normalize(name),
+      normalize(join(dirname(file), name)),
+      ...(name.includes('/') ? [] : [join('docs', name)]),
+    ];
+    const hit = candidates.find((c) => !c.startsWith('..') && exists(c));
+    if (!hit) {
+      problems.push({
+        file,
+        line: lineAt(m.index),
+        what: `cites ${name}, which is not in the repo`,
+      });
+    }
+    toks.push({ at: m.index, end: m.index + m[0].length, doc: hit ?? name });
+  }
+  for (const m of body.matchAll(SECTION)) {
+    toks.push({ at: m.index, end: m.index + m[0].length, secs: [m[1]!, ...(m[2] ? [m[2]] : [])] });
+  }
+  toks.sort((a, b) => a.at - b.at);
+  // Source files: a § refers to the last doc cited before it. Docs: to the doc whose
+  // citation it continues (only separators in between), else to the doc itself.
+  let lastDoc: string | null = null;
+  let chainDoc: string | null = null;
+  let prevEnd = 0;
+  for (const t of toks) {
+    const continues = JOIN.test(body.slice(prevEnd, t.at));
+    prevEnd = t.end;
+    if (t.doc) {
+      lastDoc = t.doc;
+      chainDoc = t.doc;
+      continue;
+    }
+    if (!continues) chainDoc = null;
+    const doc: string | null = inDocs ? (chainDoc ?? file) : lastDoc;
+    if (inDocs) chainDoc = doc === file ? null : doc;
+    const line = lineAt(t.at);
+    if (!doc) {
+      problems.push({ file, line, what: `§${t.secs![0]} with no doc cited before it` });
+      continue;
+    }
+    if (!doc.endsWith('.md') || !exists(doc)) continue; // already reported above
+    const have = sections(doc);
+    for (const sec of t.secs!) {
+      if (!have.has(sec)) problems.push({ file, line, what: `${doc} has no §${sec}` });
+    }
+  }
   return problems;
 }
 
@@ -176,6 +195,11 @@ describe('documentation citations resolve inside the repository', () => {
     assert.deepEqual(check('src/x.ts', '// §2'), ['§2 with no doc cited before it']);
     assert.deepEqual(check('docs/a.md', 'see §2.1'), []);
     assert.deepEqual(check('docs/a.md', 'see §9'), ['docs/a.md has no §9']);
+    // In a doc, a § continuing another doc's citation (even across a line) is that doc's;
+    // after other words it is the doc's own.
+    docs.set('docs/b.md', new Set(['7']));
+    assert.deepEqual(check('docs/a.md', '(`docs/b.md §7`,\n  §7) and here §2.1'), []);
+    assert.deepEqual(check('docs/a.md', '`docs/b.md §7`. Also §7'), ['docs/a.md has no §7']);
     assert.deepEqual(check('src/x.ts', '// https://example.org/x.md'), []);
     assert.deepEqual(check('src/x.ts', `// ${OUTSIDE[0]}/notes.md`), [
       `points outside the repo (${OUTSIDE[0]})`,
