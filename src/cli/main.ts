@@ -2,8 +2,11 @@
  * The command line: `serve`, `inspect`, `profiles`. The only place that reads argv and
  * writes stdout; it composes the layers and maps local failures to exit codes.
  *
- * Exit codes: 0 done, 1 runtime failure, 2 bad usage or local refusal (CliError and the
- * stable-coded errors of the transport and host edges).
+ * Exit codes: 0 done, 1 runtime failure (a peer that fails or never answers), 2 bad usage
+ * or local refusal (CliError and the stable-coded errors of the transport and host edges).
+ * Every error is one line `nvgrace-user: <code>: <message>` (usage errors add one line
+ * pointing to --help); a stack trace only for what is a bug. EPIPE on stdout (`| head -1`)
+ * ends output quietly.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HostError } from '../host/errors.js';
@@ -11,12 +14,17 @@ import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js
 import { KERNEL_BANDS } from '../nvgrace/kernel-bands.js';
 import { errnoName } from '../uapi/errno.js';
 import { VfioError } from '../vfio/errors.js';
+import { ClientError, DeviceBusyError } from '../vfio-user/client/client.js';
+import { ProtocolError, RemoteError } from '../vfio-user/protocol/errors.js';
 import { TransportError } from '../vfio-user/transport/errors.js';
 import { CliError } from './errors.js';
 import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
+import { packageVersion } from './package-version.js';
 import { LIMITS_HELP, startServer } from './serve.js';
 import { parseSize, SizeError } from './size.js';
+
+const HELP_POINTER = "Try 'nvgrace-user --help' or 'nvgrace-user <command> --help'.";
 
 function sizeArg(value: string): number {
   try {
@@ -40,7 +48,16 @@ function buildProgram(out: (s: string) => void): Command {
     .description(
       'An NVIDIA Grace Hopper / Grace Blackwell GPU as the Linux nvgrace-gpu VFIO variant driver presents it, served over vfio-user',
     )
-    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the package version')
+    .showHelpAfterError(HELP_POINTER)
+    .configureOutput({
+      writeOut: out,
+      // commander's "error: unknown option '--x'" in the house style, help as one pointer.
+      outputError: (text, write) => {
+        const msg = text.trim().replace(/^error: /, '');
+        write(`nvgrace-user: E_USAGE: ${msg}\n`);
+      },
+    })
     .exitOverride();
 
   program
@@ -99,6 +116,12 @@ function buildProgram(out: (s: string) => void): Command {
         .default('present'),
     )
     .option('--guest-memory <size>', 'guest RAM in the printed QEMU command line', sizeArg)
+    .option(
+      '--handshake-timeout <ms>',
+      'drop a client that sends no VERSION, or leaves a message unfinished, this long',
+      intArg('--handshake-timeout'),
+      10000,
+    )
     .addOption(
       new Option('--log-level <level>', 'log threshold (logs go to stderr as JSON lines)')
         .choices(LOG_LEVELS)
@@ -122,6 +145,7 @@ function buildProgram(out: (s: string) => void): Command {
           resetDurationMs: o.resetDuration,
           acpi: o.acpi,
           guestMemory: o.guestMemory,
+          handshakeTimeoutMs: o.handshakeTimeout,
         },
         log,
         out,
@@ -158,7 +182,15 @@ function buildProgram(out: (s: string) => void): Command {
 
 /** Run the CLI; sets process.exitCode rather than exiting, so pending output is flushed. */
 export async function main(argv: string[]): Promise<void> {
-  const out = (s: string) => process.stdout.write(s);
+  let stdoutGone = false;
+  // `nvgrace-user profiles | head -1`: the reader left; stop writing, quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutGone = true;
+  });
+  const out = (s: string) => {
+    if (!stdoutGone) process.stdout.write(s);
+  };
   const program = buildProgram(out);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -167,11 +199,19 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+const say = (code: string, message: string) =>
+  process.stderr.write(`nvgrace-user: ${code}: ${message}\n`);
+
 function exitCodeOf(e: unknown): number {
   const err = e as { code?: string; exitCode?: number; message?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
-    // commander has printed its message (or help) already; usage errors are exit 2.
+    // commander has printed its message (or help, or the version) already; usage errors are exit 2.
     return err.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof CliError && e.code === 'E_USAGE') {
+    say(e.code, e.message);
+    process.stderr.write(`${HELP_POINTER}\n`);
+    return 2;
   }
   if (
     e instanceof CliError ||
@@ -179,20 +219,35 @@ function exitCodeOf(e: unknown): number {
     e instanceof HostError ||
     e instanceof SizeError
   ) {
-    process.stderr.write(`nvgrace-user: ${err.code}: ${err.message}\n`);
+    say(String(err.code ?? 'E_USAGE'), String(err.message));
     return 2;
   }
   if (e instanceof VfioError) {
     // The driver refused to bind (probe), as the kernel would: e.g. memory below 1.5 GiB on
     // the Hopper layout (EOVERFLOW/EINVAL) or a card that never became ready (ETIME).
-    process.stderr.write(
-      `nvgrace-user: E_PROBE_${errnoName(e.errno)}: driver probe failed: ${err.message}\n`,
-    );
+    say(`E_PROBE_${errnoName(e.errno)}`, `driver probe failed: ${err.message}`);
     return 2;
   }
   if (e instanceof RangeError) {
-    process.stderr.write(`nvgrace-user: E_INVALID: ${err.message}\n`);
+    say('E_INVALID', String(err.message));
     return 2;
+  }
+  // The peer failed us: busy, silent, or speaking something else. Not a bug of ours.
+  if (e instanceof DeviceBusyError) {
+    say('EBUSY', e.message);
+    return 1;
+  }
+  if (e instanceof ClientError) {
+    say('E_PEER', e.message);
+    return 1;
+  }
+  if (e instanceof RemoteError) {
+    say('E_PEER', `the server refused a request: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof ProtocolError) {
+    say('E_PEER', `the server sent something that is not vfio-user: ${e.message}`);
+    return 1;
   }
   process.stderr.write(`nvgrace-user: ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;

@@ -2,11 +2,17 @@
  * Parsing of byte sizes given on the command line (`--mem-size 96GiB`).
  *
  * Rules: a plain integer or 0x-hex is bytes; KiB/MiB/GiB/TiB are binary, KB/MB/GB/TB
- * decimal; a decimal fraction is allowed with a unit as long as the result is a whole
+ * decimal; QEMU's one-letter suffixes (K M G T P, any case, as `-m 96G` takes them:
+ * qemu_strtosz()) are binary; a decimal fraction is allowed with a unit as long as the result is a whole
  * number of bytes; anything else is refused with a message that says what is accepted.
  */
 const UNITS: Record<string, number> = {
   b: 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  p: 2 ** 50,
   kib: 2 ** 10,
   mib: 2 ** 20,
   gib: 2 ** 30,
@@ -28,13 +34,13 @@ export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(s);
   if (!m)
     throw new SizeError(
-      `bad size "${text}": use bytes (123, 0x7b) or a unit (KiB MiB GiB TiB, KB MB GB TB)`,
+      `bad size "${text}": use bytes (123, 0x7b) or a unit (K M G T as QEMU, KiB MiB GiB TiB, KB MB GB TB)`,
     );
   const unitName = (m[2] ?? '').toLowerCase() || 'b';
   const unit = UNITS[unitName];
   if (unit === undefined) {
     throw new SizeError(
-      `bad size unit "${m[2]}" in "${text}": use KiB MiB GiB TiB (binary) or KB MB GB TB (decimal)`,
+      `bad size unit "${m[2]}" in "${text}": use K M G T or KiB MiB GiB TiB (binary), KB MB GB TB (decimal)`,
     );
   }
   if (unit === 1 && m[1]!.includes('.'))

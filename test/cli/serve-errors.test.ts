@@ -25,7 +25,7 @@ describe('serve refuses what the driver would not bind, with a stable code', () 
   });
 
   it('a bad size unit exits 2 and says what is accepted', () => {
-    const r = run(['serve', '--socket-path', '/tmp/never.sock', '--mem-size', '96G']);
+    const r = run(['serve', '--socket-path', '/tmp/never.sock', '--mem-size', '96Q']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /KiB MiB GiB TiB/);
   });

@@ -17,11 +17,19 @@ describe('parseSize', () => {
     assert.equal(parseSize('96GB'), 96e9);
     assert.equal(parseSize('186GB'), 186e9);
   });
+  it("reads QEMU's one-letter suffixes (96G, 512M, 1T, 4k) as binary units", () => {
+    assert.equal(parseSize('96G'), 96 * 2 ** 30);
+    assert.equal(parseSize('512M'), 512 * 2 ** 20);
+    assert.equal(parseSize('1T'), 2 ** 40);
+    assert.equal(parseSize('4k'), 4096);
+    assert.equal(parseSize('1.5g'), 1.5 * 2 ** 30);
+  });
   it('accepts a fraction with a unit when the result is whole bytes', () => {
     assert.equal(parseSize('1.5GiB'), 1.5 * 2 ** 30);
   });
   it('refuses unknown units, fractional bytes and garbage with a clear message', () => {
-    assert.throws(() => parseSize('96G'), SizeError);
+    assert.throws(() => parseSize('96X'), SizeError);
+    assert.throws(() => parseSize('96GG'), SizeError);
     assert.throws(() => parseSize('1.5'), /whole number/);
     assert.throws(() => parseSize('-1'), SizeError);
     assert.throws(() => parseSize(''), SizeError);

@@ -5,6 +5,8 @@
 export type TransportErrorCode =
   /** Another process is listening on the socket path. */
   | 'EADDRINUSE_LIVE'
+  /** The socket path is empty or longer than sockaddr_un can hold (107 bytes). */
+  | 'EPATH_LENGTH'
   /** Something that is not a socket (a regular file, a directory) sits at the socket path. */
   | 'EPATH_NOT_SOCKET'
   /** The inherited fd is not a listening AF_UNIX stream socket. */

@@ -23,6 +23,21 @@ export interface ListenOptions {
   backlog?: number;
 }
 
+/** The most bytes of a socket path sockaddr_un holds (108 with the terminating NUL). */
+export const MAX_SOCKET_PATH = 107;
+
+/** Refuse an empty or over-long socket path before any syscall sees it. */
+function checkPath(path: string): void {
+  const n = Buffer.byteLength(path);
+  if (n === 0) throw new TransportError('EPATH_LENGTH', 'the socket path is empty');
+  if (n > MAX_SOCKET_PATH) {
+    throw new TransportError(
+      'EPATH_LENGTH',
+      `socket path is ${n} bytes, the most a UNIX socket address holds is ${MAX_SOCKET_PATH}: use a shorter path (e.g. under /run)`,
+    );
+  }
+}
+
 /** What sits at a socket path: a live listener, a stale socket file, nothing, or a non-socket. */
 export function probeSocketPath(path: string): 'live' | 'stale' | 'absent' | 'other' {
   return native().probePath(path);
@@ -118,6 +133,7 @@ export class UnixListener implements Listener {
 
 /** Listen on a filesystem path (mode 0600), replacing a stale socket file. */
 export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener {
+  checkPath(path);
   const n = native();
   const state = n.probePath(path);
   if (state === 'live') {
@@ -172,6 +188,11 @@ export function listenFd(fd: number): UnixListener {
 
 /** Connect to a listening socket path. */
 export function connectUnix(path: string): Promise<UnixConnection> {
+  try {
+    checkPath(path);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   try {
     return Promise.resolve(new UnixConnection(native().connectPath(path)));
   } catch (error) {
