@@ -42,9 +42,21 @@ export function tempDir(prefix = 'nvgrace-life-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+export interface RunOptions {
+  /** Run under this open-file limit (soft = hard; `ulimit -n` in a shell that execs node). */
+  nofile?: number;
+}
+
 /** Run the CLI with `args` (no waiting for anything). */
-export function runCli(args: string[]): ChildServer {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: string[], opts: RunOptions = {}): ChildServer {
+  const child =
+    opts.nofile === undefined
+      ? spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(
+          'sh',
+          ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, BIN, ...args],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => {
@@ -79,9 +91,10 @@ export async function startChildServer(
   dir: string,
   extra: string[] = [],
   name = 'gpu.sock',
+  opts: RunOptions = {},
 ): Promise<ChildServer> {
   const socketPath = join(dir, name);
-  const s = runCli(['serve', '--socket-path', socketPath, '--log-level', 'silent', ...extra]);
+  const s = runCli(['serve', '--socket-path', socketPath, '--log-level', 'silent', ...extra], opts);
   s.socketPath = socketPath;
   s.dir = dir;
   const end = Date.now() + 15000;
