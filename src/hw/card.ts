@@ -20,11 +20,25 @@ export interface BarResource {
   prefetch: boolean;
 }
 
-/** Readiness of the C2C link and HBM training as BAR0 reports them. */
+/**
+ * Readiness as the card reports it: the C2C link and HBM training through BAR0 (every part),
+ * and the CXL Device DVSEC's Range 1 status bits (only parts that have that DVSEC).
+ */
 export interface ReadinessState {
   c2cLinkReady: boolean;
   hbmTrainingDone: boolean;
+  /** CXL MEM_INFO_VALID: the memory size information is valid. */
+  memInfoValid: boolean;
+  /** CXL MEM_ACTIVE: the device memory is usable. */
+  memActive: boolean;
 }
+
+/**
+ * A hook that may hold readiness back (the control plane's readiness faults): it sees the
+ * state the card's timing gives and returns the state to report. Called on every readiness
+ * read, so it must be cheap and pure.
+ */
+export type ReadinessHook = (state: ReadinessState) => ReadinessState;
 
 /** An interrupt the card raises; the vfio core routes it to the attached sink. */
 export type CardInterrupt =

@@ -40,6 +40,17 @@ import {
   PCI_SUBSYSTEM_VENDOR_ID,
   PCI_VENDOR_ID,
 } from '../pci/constants.js';
+import {
+  cxlRangeSizeHigh,
+  cxlRangeSizeLow,
+  cxlRangeSizeRegisters,
+  PCI_DVSEC_CXL_CAP,
+  PCI_DVSEC_CXL_DEVICE,
+  PCI_DVSEC_CXL_DEVICE_LENGTH,
+  PCI_DVSEC_CXL_HDM_COUNT_1,
+  PCI_DVSEC_CXL_MEM_CAPABLE,
+  PCI_VENDOR_ID_CXL,
+} from '../pci/cxl-dvsec.js';
 import type { BarResource } from './card.js';
 import type { CardProfile } from './profiles.js';
 import { BAR0_SIZE } from './profiles.js';
@@ -67,6 +78,8 @@ export const LAYOUT = {
   powerBudget: 0x2b8,
   nvDvsec: 0x2c8,
   dsn: 0x2f0,
+  /** CXL Device DVSEC, only on profiles that have one (after the DSN's 0xC bytes). */
+  cxlDvsec: 0x300,
   msiVectors: 16,
   msixVectors: 9,
   /** MSI-X table and PBA in BAR0, at the offsets NVIDIA GPUs report in lspci. */
@@ -147,6 +160,8 @@ function rebarSizes(size: number): number[] {
 export interface ConfigImageOptions {
   /** Device Serial Number. */
   serialNumber: bigint;
+  /** Device memory size (the CXL DVSEC's Range 1 size); default the profile's. */
+  memSize?: number;
 }
 
 /** Build the power-on config image of `profile`. */
@@ -215,5 +230,25 @@ export function buildConfigImage(profile: CardProfile, opts: ConfigImageOptions)
   const dvsec = b.dvsec(NV_DVSEC_VENDOR, 0, NV_DVSEC_ID, NV_DVSEC_LENGTH, LAYOUT.nvDvsec);
   cs.setU16(dvsec + NV_DVSEC_MIG_REG, profile.migHwBug ? 0 : NV_DVSEC_MIG_CACHED_RESMEM);
   b.dsn(opts.serialNumber, LAYOUT.dsn);
+  if (profile.cxlDvsec) {
+    // Mem-capable with one HDM range; Range 1 Size Low's status bits start clear (power-on:
+    // the card sets them as its memory comes up, see GraceCard.cfgRead). Revision 2 is the
+    // CXL 2.0+ layout. Everything in it is read-only here.
+    const at = b.dvsec(
+      PCI_VENDOR_ID_CXL,
+      2,
+      PCI_DVSEC_CXL_DEVICE,
+      PCI_DVSEC_CXL_DEVICE_LENGTH,
+      LAYOUT.cxlDvsec,
+    );
+    cs.setU16(at + PCI_DVSEC_CXL_CAP, PCI_DVSEC_CXL_MEM_CAPABLE | PCI_DVSEC_CXL_HDM_COUNT_1);
+    const regs = cxlRangeSizeRegisters(opts.memSize ?? profile.memSize, {
+      infoValid: false,
+      active: false,
+      timeoutField: profile.cxlDvsec.memActiveTimeoutField,
+    });
+    cs.setU32(at + cxlRangeSizeHigh(0), regs.high);
+    cs.setU32(at + cxlRangeSizeLow(0), regs.low);
+  }
   return cs;
 }

@@ -41,6 +41,8 @@ export interface CreateCardOptions {
   acpiMemBasePa?: bigint;
   /** Device Serial Number; default derived from the NVIDIA OUI and the device ID. */
   serialNumber?: bigint;
+  /** CXL parts: time after power-on / each reset until MEM_INFO_VALID; default 0. */
+  cxlInfoValidDelayMs?: number;
 }
 
 function checkMs(name: string, v: number | undefined): number {
@@ -75,11 +77,12 @@ export function createCard(opts: CreateCardOptions): GraceCard {
   const serialNumber = opts.serialNumber ?? 0x48b02d_fffe_000000n + BigInt(profile.deviceId);
   return new GraceCard({
     profile,
-    image: buildConfigImage(profile, { serialNumber }),
+    image: buildConfigImage(profile, { serialNumber, memSize }),
     memory,
     clock: opts.clock,
     acpi: acpiSize === null ? null : { memBasePa: basePa, memSize: acpiSize },
     readyDelayMs: checkMs('readyDelayMs', opts.readyDelayMs),
     resetDurationMs: checkMs('resetDurationMs', opts.resetDurationMs),
+    cxlInfoValidDelayMs: checkMs('cxlInfoValidDelayMs', opts.cxlInfoValidDelayMs),
   });
 }

@@ -26,8 +26,9 @@ import {
   PCI_PM_CTRL,
   PCI_PM_CTRL_STATE_MASK,
 } from '../pci/constants.js';
+import { cxlRangeSizeLow, cxlRangeSizeRegisters } from '../pci/cxl-dvsec.js';
 import { Bar0 } from './bar0.js';
-import type { BarResource, Card, CardInterrupt, ReadinessState } from './card.js';
+import type { BarResource, Card, CardInterrupt, ReadinessHook, ReadinessState } from './card.js';
 import type { Clock } from './clock.js';
 import { LAYOUT, profileBars } from './config-image.js';
 import { InterruptLogic } from './interrupts.js';
@@ -44,6 +45,8 @@ export interface GraceCardParams {
   acpi: { memBasePa: bigint; memSize: number } | null;
   readyDelayMs: number;
   resetDurationMs: number;
+  /** CXL parts: time after power-on / a reset's end until MEM_INFO_VALID is set (default 0). */
+  cxlInfoValidDelayMs?: number;
 }
 
 function touches(offset: number, size: number, reg: number, len: number): boolean {
@@ -75,6 +78,10 @@ export class GraceCard implements Card {
   private readonly bar0: Bar0;
   private resetEnd: number;
   private readyAt: number;
+  private readonly cxlInfoValidDelayMs: number;
+  /** Config offset of the CXL DVSEC's Range 1 Size Low (live status bits), or -1. */
+  private readonly cxlStatusAt: number;
+  private readinessHook: ReadinessHook | null = null;
 
   constructor(p: GraceCardParams) {
     this.profile = p.profile;
@@ -89,6 +96,8 @@ export class GraceCard implements Card {
     this.clock = p.clock;
     this.readyDelayMs = p.readyDelayMs;
     this.resetDurationMs = p.resetDurationMs;
+    this.cxlInfoValidDelayMs = p.cxlInfoValidDelayMs ?? 0;
+    this.cxlStatusAt = p.profile.cxlDvsec ? LAYOUT.cxlDvsec + cxlRangeSizeLow(0) : -1;
     this.irq = new InterruptLogic(this.cs, LAYOUT.msi, LAYOUT.msix, this.msixTable);
     this.bar0 = new Bar0(
       {
@@ -109,7 +118,21 @@ export class GraceCard implements Card {
 
   cfgRead(offset: number, size: 1 | 2 | 4): number {
     checkConfigAccess(offset, size, this.cfgSize);
+    if (this.cxlStatusAt >= 0 && touches(offset, size, this.cxlStatusAt, 4)) this.refreshCxl();
     return this.cs.read(offset, size);
+  }
+
+  /** Range 1 Size Low shows the memory's state now (the status bits are live hardware state). */
+  private refreshCxl(): void {
+    const cxl = this.profile.cxlDvsec;
+    if (!cxl) return;
+    const r = this.readiness();
+    const regs = cxlRangeSizeRegisters(this.memory.size, {
+      infoValid: r.memInfoValid,
+      active: r.memActive,
+      timeoutField: cxl.memActiveTimeoutField,
+    });
+    this.cs.setU32(this.cxlStatusAt, regs.low);
   }
 
   cfgWrite(offset: number, size: 1 | 2 | 4, value: number): void {
@@ -235,8 +258,26 @@ export class GraceCard implements Card {
   }
 
   readiness(): ReadinessState {
-    const ready = !this.inReset && this.clock.now() >= this.readyAt;
-    return { c2cLinkReady: ready, hbmTrainingDone: ready };
+    const now = this.clock.now();
+    const up = now >= this.resetEnd;
+    const ready = up && now >= this.readyAt;
+    const cxl = this.cxlStatusAt >= 0;
+    const state: ReadinessState = {
+      c2cLinkReady: ready,
+      hbmTrainingDone: ready,
+      memInfoValid: cxl && up && now >= this.resetEnd + this.cxlInfoValidDelayMs,
+      memActive: cxl && ready,
+    };
+    return this.readinessHook ? this.readinessHook(state) : state;
+  }
+
+  /**
+   * Install (or clear with null) the hook that may hold readiness back: the seam for the
+   * control plane's readiness faults. BAR0's status registers and the CXL DVSEC both read
+   * through it.
+   */
+  setReadinessHook(hook: ReadinessHook | null): void {
+    this.readinessHook = hook;
   }
 
   onInterrupt(handler: ((irq: CardInterrupt) => void) | null): void {

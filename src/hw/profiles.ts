@@ -10,7 +10,13 @@
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
 
-export type ProfileName = 'gh200' | 'gh200-144g' | 'gh200-2345' | 'gb200' | 'gb300';
+export type ProfileName =
+  | 'gh200'
+  | 'gh200-144g'
+  | 'gh200-2345'
+  | 'gb200'
+  | 'gb300'
+  | 'blackwell-next';
 
 export interface CardProfile {
   readonly name: ProfileName;
@@ -35,6 +41,12 @@ export interface CardProfile {
   readonly bar1Size: number;
   /** Real regions 4/5 (64-bit prefetchable) size in bytes; 0 = none. */
   readonly bar4Size: number;
+  /**
+   * The CXL Device DVSEC (vendor 0x1E98, ID 0) in extended config space, or absent. Its
+   * presence is what makes a ≥ 7.2 driver wait on it instead of polling BAR0.
+   * `memActiveTimeoutField` is the Memory_Active_Timeout code (bits 15:13 of Range 1 Size Low).
+   */
+  readonly cxlDvsec?: { readonly memActiveTimeoutField: number };
 }
 
 /**
@@ -60,6 +72,12 @@ const BOOT0_GB100_A1 = 0x1a0000a1;
 /** NV_PMC_BOOT_42 = arch [29:24] | impl [23:20] | major [19:16] | minor [15:12]. */
 const BOOT42_GH100_A1 = 0x180a1000;
 const BOOT42_GB100_A1 = 0x1a0a1000;
+/**
+ * Blackwell-Next: assumption — the next architecture code after GB20x (0x1B), i.e. arch 0x1C,
+ * impl 0, rev A1 (open-gpu-kernel-modules names a GR1XX class 0x1C0; no BOOT_0 dump found).
+ */
+const BOOT0_NEXT_A1 = 0x1c0000a1;
+const BOOT42_NEXT_A1 = 0x1c0a1000;
 
 /** Hopper BAR1: 128 GiB on the real GH200 10de:2342 dump ("[size=128G]", LKML thread above). */
 const HOPPER_BAR1_96G = 128 * GIB;
@@ -148,6 +166,29 @@ export const PROFILES: Readonly<Record<ProfileName, CardProfile>> = {
     boot0: BOOT0_GB100_A1,
     boot42: BOOT42_GB100_A1,
     bar1Size: BLACKWELL_BAR1,
+  },
+  'blackwell-next': {
+    ...common,
+    name: 'blackwell-next',
+    description:
+      'Blackwell-Next (10de:3041, assumed), readiness via CXL Device DVSEC (kernel >= 7.2), 288 GiB',
+    // Assumption: 10de:3041 is what lspci shows for the Vera Rubin GPU PF on one Vera Rubin
+    // NVL system (kubevirt/kubevirt#19070; another report names 10de:307f). NV-Kernels PR 382
+    // calls the parts the 7.2 readiness check targets "Blackwell-Next (VR)". The 7.2 driver's
+    // ID table does not list it: it binds through driver_override (PCI_DRIVER_OVERRIDE_DEVICE_VFIO
+    // matches any device then), and the readiness path is chosen by the DVSEC, not the ID.
+    deviceId: 0x3041,
+    subsystemId: 0x1b00,
+    // Assumption: 288 GiB of HBM4, as GB300 (no ACPI gpu-mem-size of such a part is public;
+    // an nvml capture of pre-release Vera Rubin shows 280 GiB usable).
+    memSize: 288 * GIB,
+    migHwBug: false,
+    boot0: BOOT0_NEXT_A1,
+    boot42: BOOT42_NEXT_A1,
+    bar1Size: BLACKWELL_BAR1,
+    // Assumption: Memory_Active_Timeout 010b = 16 s. The register value of a real part is not
+    // public; the field allows 1/4/16/64/256 s, and 16 s keeps the wait below the legacy 30 s.
+    cxlDvsec: { memActiveTimeoutField: 0b010 },
   },
 };
 

@@ -4,7 +4,10 @@
  * and the memory layout.
  *
  * Rules (docs/driver-rules.md §1.1, §7): 6.9 has no wait; 6.14 waits but ignores a timeout; ≥6.19
- * fails probe with ETIME. No ACPI memory (or size 0) → the plain core named
+ * fails probe with ETIME. ≥7.2 (nvgrace_gpu_probe_check_device_ready): a card with the CXL
+ * Device DVSEC is waited on through it (ETIME, or ENODEV when it reads all-ones) and BAR0 is
+ * not touched; a card without it takes the BAR0 wait. The wait comes before the ACPI check,
+ * for the core fallback too. No ACPI memory (or size 0) → the plain core named
  * "nvgrace-gpu-vfio-pci-core". Layout errors (EOVERFLOW/EINVAL) fail probe.
  */
 import type { Card } from '../hw/card.js';
@@ -14,15 +17,18 @@ import { fail } from '../vfio/errors.js';
 import { VfioPciDevice } from '../vfio/pci-device.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
 import { computeLayout } from './layout.js';
-import { waitReady } from './readiness.js';
+import { type ReviewPolicies, UPSTREAM_POLICIES } from './policies.js';
+import { findCxlDvsec, waitReady, waitReadyCxl } from './readiness.js';
 import { NvgraceDevice } from './variant.js';
 
 export * from './fake-bar.js';
 export * from './kernel-bands.js';
 export * from './layout.js';
 export { validateMmap } from './mmap.js';
-export { cardReady, waitReady } from './readiness.js';
+export * from './policies.js';
+export { cardReady, findCxlDvsec, testReadyCxl, waitReady, waitReadyCxl } from './readiness.js';
 export { NvgraceDevice } from './variant.js';
+export * from './vendor-region.js';
 
 export const NV_VENDOR_ID = 0x10de;
 export const NV_DVSEC_ID_MIG = 3;
@@ -44,6 +50,8 @@ export interface CreateNvgraceOptions {
   card: Card;
   kernel: KernelBand;
   clock: Clock;
+  /** The review's alternatives (default upstream); they apply to the variant only. */
+  policies?: Partial<ReviewPolicies>;
 }
 
 /**
@@ -56,7 +64,12 @@ export async function createNvgraceDevice(opts: CreateNvgraceOptions): Promise<B
   const { card, kernel, clock } = opts;
   const band = BANDS[kernel];
   if (!band) fail('EINVAL', `unknown kernel band ${String(kernel)}`);
-  if (band.probeWait) {
+  const cxlDvsec = band.cxlReadiness ? findCxlDvsec(card) : null;
+  if (cxlDvsec !== null) {
+    const r = await waitReadyCxl(card, clock, cxlDvsec);
+    if (r === 'ETIME') fail('ETIME', 'GPU memory not active within the CXL DVSEC timeout at probe');
+    if (r === 'ENODEV') fail('ENODEV', 'CXL DVSEC reads all-ones at probe');
+  } else if (band.probeWait) {
     const ok = await waitReady(card, clock);
     if (!ok && band.probeTimeoutFatal) fail('ETIME', 'GPU not ready within 30 s at probe');
   }
@@ -71,5 +84,6 @@ export async function createNvgraceDevice(opts: CreateNvgraceOptions): Promise<B
     dvsecMigBit: readDvsecMigBit(card),
   });
   const core = new VfioPciDevice(card);
-  return new NvgraceDevice(core, layout, kernel, `${VARIANT_NAME} ${id}`);
+  const policies = { ...UPSTREAM_POLICIES, ...opts.policies };
+  return new NvgraceDevice(core, layout, kernel, `${VARIANT_NAME} ${id}`, { policies, cxlDvsec });
 }

@@ -10,13 +10,22 @@
  *   sparse-mmap area {0, memlength}; argsz < 64 → argsz 64, no caps.
  * - read/write: off ≥ bar_size → EINVAL; clipped to bar_size; below memlength → device
  *   memory; the padding reads 0xFF and drops writes. The core's MSE check does not apply (the
- *   hardware returns all-ones / drops writes while decode is off).
- * - ≥6.19 post-reset gate: after any core reset (open, ioctl, FLR via config) the next fake-BAR
- *   read, or write starting below memlength (of any length, zero included), fails EIO while
- *   the virtual MSE is clear, proceeds
- *   at once when the card is ready, else polls up to 30 s (→ ETIME). Note: a VMM attaches with
- *   MSE cleared until the guest enables decode, and the open-time reset arms the gate, so the
- *   first access after open with MSE clear gets EIO — that is the kernel's behaviour.
+ *   hardware returns all-ones / drops writes while decode is off) — unless the review policy
+ *   mse 'honour' is chosen (policies.ts): then a fake-BAR read/write with the virtual MSE clear
+ *   is EIO and the fake BARs are offered without an fd while it is clear.
+ * - ≥6.19 post-reset gate (nvgrace_gpu_check_device_ready): after any core reset (open, ioctl,
+ *   FLR via config) the next fake-BAR read, or write starting below memlength (of any length,
+ *   zero included), fails EIO while
+ *   the virtual MSE is clear, proceeds at once when the card is ready, else polls up to 30 s
+ *   (→ ETIME). Note: a VMM attaches with MSE cleared until the guest enables decode, and the
+ *   open-time reset arms the gate, so the first access after open with MSE clear gets EIO —
+ *   that is the kernel's behaviour. Same rule under both MSE policies.
+ * - ≥7.2 with the CXL Device DVSEC (nvgrace_gpu_read_mem/write_mem): the gated access first
+ *   waits on the DVSEC (nvgrace_gpu_wait_device_ready_cxl, outside the memory lock: up to
+ *   1 s + Memory_Active_Timeout, ETIME/ENODEV), and only then checks MSE (EIO) and readiness
+ *   once more without waiting.
+ * - Layout 'vendor-region' (vendor-region.ts): regions 4 (and on Hopper 2) are masked — size
+ *   0, config BAR reads 0 and absorbs writes, read/write EINVAL — and the memory is region 9.
  * - IOEVENTFD → ENOTTY for every region.
  */
 import type { Card } from '../hw/card.js';
@@ -33,30 +42,54 @@ import type {
 import { fail } from '../vfio/errors.js';
 import type { VfioPciDevice } from '../vfio/pci-device.js';
 import { buildRegionInfo, sparseMmapCap } from '../vfio/region-info.js';
-import { type FakeBarReg, mergeBytes, readValue, selectRegister } from './fake-bar.js';
+import { BAR2_LO, type FakeBarReg, mergeBytes, readValue, selectRegister } from './fake-bar.js';
 import { BANDS, type KernelBand } from './kernel-bands.js';
 import type { MemRegion, NvgraceLayout } from './layout.js';
-import { cardReady, waitReady } from './readiness.js';
+import { type ReviewPolicies, UPSTREAM_POLICIES } from './policies.js';
+import { cardReady, testReadyCxl, waitReady, waitReadyCxl } from './readiness.js';
+import { VENDOR_REGION_INDEX, vendorRegionAreas, vendorRegionInfo } from './vendor-region.js';
 
 const FAKE_BAR_FLAGS =
   RegionInfoFlags.READ | RegionInfoFlags.WRITE | RegionInfoFlags.MMAP | RegionInfoFlags.CAPS;
+
+export interface NvgraceDeviceOptions {
+  /** The review's alternatives; default upstream (mse 'ignore', layout 'bars'). */
+  policies?: ReviewPolicies;
+  /** Offset of the CXL Device DVSEC when the ≥7.2 CXL readiness path applies, else null. */
+  cxlDvsec?: number | null;
+}
 
 export class NvgraceDevice implements VfioDevice {
   readonly name: string;
   readonly layout: NvgraceLayout;
   readonly band: KernelBand;
+  readonly policies: Readonly<ReviewPolicies>;
+  /** CXL Device DVSEC offset when readiness goes through it (≥7.2), else null. */
+  readonly cxlDvsec: number | null;
   private readonly core: VfioPciDevice;
   private readonly card: Card;
   private readonly usemem: FakeBarReg;
   private readonly resmem: FakeBarReg | null;
+  private readonly honourMse: boolean;
+  private readonly vendorRegion: boolean;
   private resetDone = false;
 
-  constructor(core: VfioPciDevice, layout: NvgraceLayout, band: KernelBand, name: string) {
+  constructor(
+    core: VfioPciDevice,
+    layout: NvgraceLayout,
+    band: KernelBand,
+    name: string,
+    opts: NvgraceDeviceOptions = {},
+  ) {
     this.core = core;
     this.card = core.card;
     this.layout = layout;
     this.band = band;
     this.name = name;
+    this.policies = Object.freeze({ ...(opts.policies ?? UPSTREAM_POLICIES) });
+    this.cxlDvsec = opts.cxlDvsec ?? null;
+    this.honourMse = this.policies.mse === 'honour';
+    this.vendorRegion = this.policies.layout === 'vendor-region';
     this.usemem = { region: layout.usemem, barVal: 0n };
     this.resmem = layout.resmem ? { region: layout.resmem, barVal: 0n } : null;
     core.onReset = () => {
@@ -74,10 +107,27 @@ export class NvgraceDevice implements VfioDevice {
     return this.fake(index)?.barVal ?? null;
   }
 
+  /** The fake BAR (memory behind a BAR) at `index`; none in the vendor-region layout. */
   private fake(index: number): FakeBarReg | null {
+    if (this.vendorRegion) return null;
+    return this.overlay(index);
+  }
+
+  /** The register at `index` the variant owns (fake BAR, or masked in vendor-region). */
+  private overlay(index: number): FakeBarReg | null {
     if (index === this.usemem.region.index) return this.usemem;
     if (this.resmem && index === this.resmem.region.index) return this.resmem;
     return null;
+  }
+
+  /** vendor-region: BAR indexes shown as absent (4, and 2 where resmem would be). */
+  private masked(index: number): boolean {
+    return this.vendorRegion && this.overlay(index) !== null;
+  }
+
+  /** What the BAR summary and inspect need: where each piece of device memory is served. */
+  get vendorRegionIndex(): number | null {
+    return this.vendorRegion ? VENDOR_REGION_INDEX : null;
   }
 
   private zeroBars(): void {
@@ -95,10 +145,16 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   deviceInfo(): DeviceInfo {
-    return this.core.deviceInfo();
+    const info = this.core.deviceInfo();
+    if (!this.vendorRegion) return info;
+    return { ...info, numRegions: VENDOR_REGION_INDEX + 1 };
   }
 
   regionInfo(index: number, argsz: number): RegionInfo {
+    if (this.vendorRegion) {
+      if (index === VENDOR_REGION_INDEX) return vendorRegionInfo(this.layout, argsz);
+      if (this.masked(index)) return buildRegionInfo({ index, flags: 0, size: 0 }, argsz);
+    }
     const f = this.fake(index);
     if (!f) return this.core.regionInfo(index, argsz);
     const r = f.region;
@@ -119,7 +175,7 @@ export class NvgraceDevice implements VfioDevice {
   private configTarget(pos: number, count: number) {
     const sel = selectRegister(pos, count);
     if (!sel) return null;
-    const reg = sel.reg === 0x18 ? this.resmem : this.usemem;
+    const reg = sel.reg === BAR2_LO ? this.resmem : this.usemem;
     return reg ? { reg, hit: sel.hit } : null;
   }
 
@@ -127,8 +183,10 @@ export class NvgraceDevice implements VfioDevice {
     const out = this.core.read(PciRegion.CONFIG, pos, length);
     const t = this.configTarget(pos, length);
     if (t) {
-      const v = readValue(t.reg);
-      out.set(v.subarray(t.hit.regOffset, t.hit.regOffset + t.hit.count), t.hit.bufOffset);
+      const { bufOffset, regOffset, count } = t.hit;
+      // vendor-region: a masked BAR reads 0 (no BAR there, so it sizes to 0).
+      if (this.vendorRegion) out.fill(0, bufOffset, bufOffset + count);
+      else out.set(readValue(t.reg).subarray(regOffset, regOffset + count), bufOffset);
     }
     return out;
   }
@@ -143,9 +201,17 @@ export class NvgraceDevice implements VfioDevice {
 
   // --- fake BAR memory ----------------------------------------------------------------
 
+  /** mse 'honour' (v15): a trapped fake-BAR access with the virtual MSE clear is EIO. */
+  private checkMse(index: number): void {
+    if (this.honourMse && !this.core.memoryEnabled) {
+      fail('EIO', `BAR ${index}: memory decode disabled (--mse honour)`);
+    }
+  }
+
   /** ≥6.19 gate: undefined when the access may go ahead now, a Promise when it must wait. */
   private gate(): Promise<void> | undefined {
     if (!this.resetDone) return undefined;
+    if (this.cxlDvsec !== null) return this.gateCxl(this.cxlDvsec);
     if (!this.core.memoryEnabled) fail('EIO', 'memory decode disabled with a reset pending');
     if (cardReady(this.card)) {
       this.resetDone = false;
@@ -154,6 +220,30 @@ export class NvgraceDevice implements VfioDevice {
     return waitReady(this.card, this.card.clock).then((ok) => {
       if (!ok) fail('ETIME', 'GPU not ready 30 s after reset');
       this.resetDone = false;
+    });
+  }
+
+  /**
+   * ≥7.2 CXL path of nvgrace_gpu_read_mem/write_mem: wait on the DVSEC first (outside the
+   * memory lock), then nvgrace_gpu_check_device_ready: MSE clear → EIO, one more test.
+   */
+  private gateCxl(dvsec: number): Promise<void> | undefined {
+    const check = (): void => {
+      if (!this.resetDone) return;
+      if (!this.core.memoryEnabled) fail('EIO', 'memory decode disabled with a reset pending');
+      const t = testReadyCxl(this.card, dvsec);
+      if (t.result === 'gone') fail('ENODEV', 'CXL DVSEC reads all-ones');
+      if (t.result === 'not-ready') fail('EAGAIN', 'GPU memory not active');
+      this.resetDone = false;
+    };
+    if (testReadyCxl(this.card, dvsec).result === 'ready') {
+      check();
+      return undefined;
+    }
+    return waitReadyCxl(this.card, this.card.clock, dvsec).then((r) => {
+      if (r === 'ETIME') fail('ETIME', 'GPU memory not active within the CXL timeout');
+      if (r === 'ENODEV') fail('ENODEV', 'CXL DVSEC reads all-ones');
+      check();
     });
   }
 
@@ -193,19 +283,30 @@ export class NvgraceDevice implements VfioDevice {
       return d.length;
     }
     const f = this.fake(index);
-    if (!f) return this.core.readInto(index, offset, target);
+    if (!f) return this.core.readInto(this.notMasked(index), offset, target);
     const r = f.region;
     const n = this.clip(r, offset, target.length);
     // nvgrace_gpu_read_mem runs nvgrace_gpu_check_device_ready for every read, a zero-length
     // one included (EIO with decode off, else it waits and disarms the check).
+    this.checkMse(index);
     const wait = this.gate();
     if (wait) return wait.then(() => this.memRead(r, offset, target, n));
     return this.memRead(r, offset, target, n);
   }
 
+  /** vendor-region: the masked BARs and region 9 have no read/write (EINVAL); else `index`. */
+  private notMasked(index: number): number {
+    if (this.masked(index)) fail('EINVAL', `region ${index} is masked (--layout vendor-region)`);
+    if (this.vendorRegion && index === VENDOR_REGION_INDEX) {
+      fail('EINVAL', `region ${index} is mmap-only (--layout vendor-region)`);
+    }
+    return index;
+  }
+
   readView(index: number, offset: number, length: number): Uint8Array | null {
     const f = this.fake(index);
-    if (!f || this.resetDone) return null; // not device memory, or the ≥6.19 gate is armed
+    // Not device memory, the ≥6.19 gate is armed, or mse 'honour' may have to refuse it.
+    if (!f || this.resetDone || (this.honourMse && !this.core.memoryEnabled)) return null;
     const r = f.region;
     if (!Number.isSafeInteger(offset) || offset < 0 || length <= 0) return null;
     if (offset + length > r.memlength) return null; // clipping or 0xFF padding: readInto
@@ -216,7 +317,7 @@ export class NvgraceDevice implements VfioDevice {
   read(index: number, offset: number, length: number): MaybePromise<Uint8Array> {
     if (index === PciRegion.CONFIG) return this.configRead(offset, length);
     const f = this.fake(index);
-    if (!f) return this.core.read(index, offset, length);
+    if (!f) return this.core.read(this.notMasked(index), offset, length);
     const out = new Uint8Array(this.clip(f.region, offset, length));
     const n = this.readInto(index, offset, out);
     return n instanceof Promise ? n.then((k) => out.subarray(0, k)) : out.subarray(0, n);
@@ -225,9 +326,10 @@ export class NvgraceDevice implements VfioDevice {
   write(index: number, offset: number, data: Uint8Array): MaybePromise<number> {
     if (index === PciRegion.CONFIG) return this.configWrite(offset, data);
     const f = this.fake(index);
-    if (!f) return this.core.write(index, offset, data);
+    if (!f) return this.core.write(this.notMasked(index), offset, data);
     const r = f.region;
     const n = this.clip(r, offset, data.length);
+    this.checkMse(index);
     // A write starting in the padding returns before the readiness gate (kernel asymmetry);
     // one below memlength reaches it even with zero length (nvgrace_gpu_write_mem).
     if (offset >= r.memlength) return n;
@@ -248,8 +350,23 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   mapping(index: number): RegionMapping | null {
+    // mse 'honour': while decode is off the memory is offered without an fd (an fd already
+    // passed cannot be revoked: see docs/review-alternatives.md).
+    const off = this.honourMse && !this.core.memoryEnabled;
+    if (this.vendorRegion) {
+      if (index === VENDOR_REGION_INDEX) {
+        if (off) return null;
+        return {
+          fd: this.card.memory.fd ?? null,
+          offset: 0,
+          areas: vendorRegionAreas(this.layout),
+        };
+      }
+      if (this.masked(index)) return null;
+    }
     const f = this.fake(index);
     if (!f) return this.core.mapping(index);
+    if (off) return null;
     const r = f.region;
     return {
       fd: this.card.memory.fd ?? null,

@@ -51,6 +51,17 @@ export const RegionCapId = {
   SPARSE_MMAP_FDS: 16,
 } as const;
 
+/**
+ * VFIO_REGION_INFO_CAP_TYPE of a device-specific region: type VFIO_REGION_TYPE_PCI_VENDOR_TYPE |
+ * vendor id, subtype per vendor. 10de subtype 1 is the retired POWER9 NVLink2 RAM region
+ * (VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM, "Deprecated, region no longer provided").
+ */
+export const RegionType = {
+  PCI_VENDOR_TYPE: 0x80000000,
+  PCI_VENDOR_MASK: 0xffff,
+  NVIDIA_NVLINK2_RAM_SUBTYPE: 1,
+} as const;
+
 /** struct vfio_irq_info flags (VFIO_IRQ_INFO_*). */
 export const IrqInfoFlags = {
   EVENTFD: 1 << 0,

@@ -36,6 +36,15 @@ export function sparseMmapCap(areas: readonly { offset: number; size: number }[]
   return { id: RegionCapId.SPARSE_MMAP, version: 1, body };
 }
 
+/** The region type capability (id 2, v1): type u32, subtype u32. */
+export function typeCap(type: number, subtype: number): InfoCap {
+  const body = new Uint8Array(8);
+  const dv = new DataView(body.buffer);
+  dv.setUint32(0, type >>> 0, true);
+  dv.setUint32(4, subtype >>> 0, true);
+  return { id: RegionCapId.TYPE, version: 1, body };
+}
+
 /** The MSI-X-mappable capability (id 3, v1): header only. */
 export function msixMappableCap(): InfoCap {
   return { id: RegionCapId.MSIX_MAPPABLE, version: 1, body: new Uint8Array(0) };

@@ -58,7 +58,12 @@ describe('BAR0 registers', () => {
     const { c, clock } = enabled({ readyDelayMs: 5000 });
     assert.equal(u32(c, 0, C2C_LINK_STATUS), 0);
     assert.equal(u32(c, 0, HBM_TRAINING_STATUS), 0);
-    assert.deepEqual(c.readiness(), { c2cLinkReady: false, hbmTrainingDone: false });
+    assert.deepEqual(c.readiness(), {
+      c2cLinkReady: false,
+      hbmTrainingDone: false,
+      memInfoValid: false, // no CXL DVSEC on this part
+      memActive: false,
+    });
     await clock.advance(4999);
     assert.equal(u32(c, 0, C2C_LINK_STATUS), 0);
     await clock.advance(1);

@@ -27,10 +27,22 @@ describe('profiles', () => {
     assert.equal(PROFILES.gb300.migHwBug, false);
   });
 
-  it('device ids match the driver table', () => {
+  it('device ids match the driver table (nvgrace_gpu_vfio_pci_table), blackwell-next aside', () => {
     assert.deepEqual(
-      Object.values(PROFILES).map((p) => p.deviceId),
+      Object.values(PROFILES)
+        .filter((p) => p.name !== 'blackwell-next')
+        .map((p) => p.deviceId),
       [0x2342, 0x2348, 0x2345, 0x2941, 0x31c2],
+    );
+  });
+
+  it('blackwell-next (not in the 7.2 table: bound by driver_override) is the only part with a CXL DVSEC', () => {
+    assert.equal(PROFILES['blackwell-next'].deviceId, 0x3041);
+    assert.deepEqual(
+      Object.values(PROFILES)
+        .filter((p) => p.cxlDvsec)
+        .map((p) => p.name),
+      ['blackwell-next'],
     );
   });
 });

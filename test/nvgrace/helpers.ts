@@ -1,5 +1,5 @@
 import { type CreateCardOptions, createCard, ManualClock } from '../../src/hw/index.js';
-import type { BoundDevice, KernelBand } from '../../src/nvgrace/index.js';
+import type { BoundDevice, KernelBand, ReviewPolicies } from '../../src/nvgrace/index.js';
 import { createNvgraceDevice, NvgraceDevice } from '../../src/nvgrace/index.js';
 
 export const GiB = 2 ** 30;
@@ -13,11 +13,19 @@ export interface Rig {
 
 /** A probed and opened device on a ManualClock (ready at once unless told otherwise). */
 export async function rig(
-  opts: Partial<CreateCardOptions> & { kernel?: KernelBand } = {},
+  opts: Partial<CreateCardOptions> & {
+    kernel?: KernelBand;
+    policies?: Partial<ReviewPolicies>;
+  } = {},
 ): Promise<Rig> {
   const clock = new ManualClock();
   const card = createCard({ profile: 'gh200', ...opts, clock });
-  const dev = await createNvgraceDevice({ card, kernel: opts.kernel ?? '6.19', clock });
+  const dev = await createNvgraceDevice({
+    card,
+    kernel: opts.kernel ?? '6.19',
+    clock,
+    ...(opts.policies ? { policies: opts.policies } : {}),
+  });
   await dev.open();
   return { clock, card, dev };
 }

@@ -190,6 +190,13 @@ export function decodeSparseMmapCap(cap: Uint8Array): { offset: bigint; size: bi
   return areas;
 }
 
+/** Decode a TYPE capability (id 2): { type u32, subtype u32 } after the 8-byte header. */
+export function decodeTypeCap(cap: Uint8Array): { type: number; subtype: number } {
+  if (cap.length < 16) badPayload('TYPE capability shorter than 16 bytes');
+  const v = viewOf(cap);
+  return { type: v.getUint32(8, true), subtype: v.getUint32(12, true) };
+}
+
 // ---- DEVICE_GET_REGION_IO_FDS ----
 
 export interface IoFdEntry {
