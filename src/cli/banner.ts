@@ -8,6 +8,20 @@ import { formatSize } from './size.js';
 
 const hex4 = (v: number) => v.toString(16).padStart(4, '0');
 
+/** A profile description without its trailing memory size ("…, 96 GiB HBM3"): the headline
+ * states the memory actually served instead. */
+export function profileTitle(description: string): string {
+  return description.replace(/,\s*[\d.]+\s*[KMGT]i?B\b[^,]*$/, '');
+}
+
+/** The headline's memory part, from what is served (not from the profile). */
+export function memoryHeadline(s: DeviceSummary): string {
+  if (s.servedMemory === 0) {
+    return 'no device memory exposed (plain vfio-pci fallback: ACPI gpu-mem-size absent or 0)';
+  }
+  return `${formatSize(s.servedMemory)} device memory exposed`;
+}
+
 export function formatBanner(
   s: DeviceSummary,
   where: { socketPath: string | undefined; guestMemory?: number | undefined },
@@ -15,12 +29,13 @@ export function formatBanner(
   const lines: string[] = [];
   const ids = `${hex4(s.vendorId)}:${hex4(s.deviceId)}`;
   // Profile descriptions name their ids already; an overridden profile may not.
+  const title = profileTitle(s.description);
   lines.push(
-    `nvgrace-user: serving ${s.description}${s.description.includes(ids) ? '' : ` [${ids}]`}`,
+    `nvgrace-user: serving ${title}${title.includes(ids) ? '' : ` [${ids}]`}, ${memoryHeadline(s)}`,
   );
   lines.push(`  driver model: ${s.name}, host kernel band ${s.kernel}`);
   lines.push(
-    `  device memory: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
+    `  memory backing: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
   );
   for (const b of s.bars) {
     const mem =
@@ -29,15 +44,17 @@ export function formatBanner(
         : b.memory < b.size
           ? `, real memory ${formatSize(b.memory)}, padding ${formatSize(b.size - b.memory)} reads 0xFF`
           : `, real memory ${formatSize(b.memory)} (no padding)`;
-    lines.push(
-      `  BAR${b.index}: ${formatSize(b.size)} 64-bit prefetchable, ${b.kind}${mem}${b.mappable ? ', mmap through fd' : ', trapped'}`,
-    );
+    const what =
+      b.index <= 5
+        ? `BAR${b.index}: ${formatSize(b.size)} 64-bit prefetchable`
+        : `region ${b.index}: ${formatSize(b.size)} mmap-only`;
+    lines.push(`  ${what}, ${b.kind}${mem}${b.mappable ? ', mmap through fd' : ', trapped'}`);
   }
   lines.push(`  socket: ${where.socketPath ?? '(inherited fd)'}`);
   if (where.socketPath) {
     const cmd = qemuCommand({
       socketPath: where.socketPath,
-      barSizes: s.bars.map((b) => b.size),
+      barSizes: s.bars.filter((b) => b.index <= 5).map((b) => b.size),
       ...(where.guestMemory ? { guestMemory: where.guestMemory } : {}),
     });
     lines.push('');

@@ -8,8 +8,15 @@
 import { FileMemory } from '../host/index.js';
 import { systemClock } from '../host/system-clock.js';
 import { createCard, getProfile, type ProfileName } from '../hw/index.js';
-import { createNvgraceDevice, type KernelBand } from '../nvgrace/index.js';
+import {
+  createNvgraceDevice,
+  type ExposureLayout,
+  type KernelBand,
+  type MsePolicy,
+} from '../nvgrace/index.js';
+import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
+import { labelRegion, servedRegion } from './region-labels.js';
 
 export interface DeviceOptions {
   profile: ProfileName;
@@ -20,9 +27,14 @@ export interface DeviceOptions {
   resetDurationMs?: number;
   /** ACPI gpu-mem-size: 'present' (default), 'absent' or 'zero' (both make the driver fall back to plain vfio-pci). */
   acpi?: 'present' | 'absent' | 'zero';
+  /** Review alternative: the fake BARs honour the virtual MSE bit (v15) or ignore it (upstream). */
+  mse?: MsePolicy;
+  /** Review alternative: fake BARs (upstream) or one device-specific region. */
+  layout?: ExposureLayout;
 }
 
 export interface BarSummary {
+  /** Region index (0..5 for BARs, ≥ 9 for a device-specific region). */
   index: number;
   kind: string;
   size: number;
@@ -39,6 +51,8 @@ export interface DeviceSummary {
   deviceId: number;
   kernel: string;
   memSize: number;
+  /** Device memory a VMM can reach through the served regions (0 on the plain-core fallback). */
+  servedMemory: number;
   memoryFile: string | undefined;
   bars: BarSummary[];
 }
@@ -48,12 +62,6 @@ export interface BuiltDevice {
   summary: DeviceSummary;
   close(): void;
 }
-
-const BAR_KINDS: Record<number, string> = {
-  0: 'registers (BAR0)',
-  2: 'device memory "resmem" (uncached)',
-  4: 'device memory "usemem" (cacheable)',
-};
 
 export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
   const profile = getProfile(opts.profile);
@@ -71,7 +79,16 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       resetDurationMs: opts.resetDurationMs ?? 0,
       acpiMemSize: opts.acpi === 'absent' ? null : opts.acpi === 'zero' ? 0 : undefined,
     });
-    const device = await createNvgraceDevice({ card, kernel: opts.kernel, clock: systemClock });
+    const device = await createNvgraceDevice({
+      card,
+      kernel: opts.kernel,
+      clock: systemClock,
+      policies: {
+        ...(opts.mse ? { mse: opts.mse } : {}),
+        ...(opts.layout ? { layout: opts.layout } : {}),
+      },
+    });
+    const bars = summarizeBars(device);
     const summary: DeviceSummary = {
       name: device.name,
       profile: profile.name,
@@ -80,8 +97,9 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       deviceId: card.deviceId,
       kernel: opts.kernel,
       memSize,
+      servedMemory: bars.reduce((n, b) => n + (b.memory ?? 0), 0),
       memoryFile: opts.memoryFile,
-      bars: summarizeBars(device, card.profile.migHwBug),
+      bars,
     };
     return { device, summary, close: () => memory.close() };
   } catch (e) {
@@ -90,21 +108,26 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
   }
 }
 
-function summarizeBars(device: VfioDevice, hopper: boolean): BarSummary[] {
+/** Indexes that can be BARs or device memory: 0..5, then the device-specific ones (≥ 9). */
+function regionIndexes(device: VfioDevice): number[] {
+  const out = [0, 1, 2, 3, 4, 5];
+  for (let i = PciRegion.NUM_REGIONS; i < device.deviceInfo().numRegions; i++) out.push(i);
+  return out;
+}
+
+/** Each served region, labelled from its region info (region-labels.ts), as a VMM sees it. */
+export function summarizeBars(device: VfioDevice): BarSummary[] {
   const bars: BarSummary[] = [];
-  for (let i = 0; i < 6; i++) {
-    const info = device.regionInfo(i, 4096);
-    if (info.size === 0n) continue;
-    const mapping = device.mapping(i);
-    const area = mapping?.areas.reduce((n, a) => n + a.size, 0);
-    // On Blackwell index 2 is the card's real BAR1, not the resmem carve-out.
-    const kind = i === 2 && !hopper ? 'real BAR1 aperture' : (BAR_KINDS[i] ?? 'BAR');
+  const served = regionIndexes(device).map((i) => servedRegion(device.regionInfo(i, 4096)));
+  for (const r of served) {
+    const label = labelRegion(r);
+    if (!label) continue;
     bars.push({
-      index: i,
-      kind,
-      size: Number(info.size),
-      ...(area !== undefined ? { memory: area } : {}),
-      mappable: mapping !== null,
+      index: r.index,
+      kind: label.kind,
+      size: r.size,
+      ...(label.memory !== undefined ? { memory: label.memory } : {}),
+      mappable: device.mapping(r.index) !== null,
     });
   }
   return bars;

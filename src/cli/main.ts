@@ -11,7 +11,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HostError } from '../host/errors.js';
 import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
-import { KERNEL_BANDS } from '../nvgrace/kernel-bands.js';
+import {
+  EXPOSURE_LAYOUTS,
+  KERNEL_BAND_HELP,
+  KERNEL_BANDS,
+  MSE_POLICIES,
+} from '../nvgrace/index.js';
 import { errnoName } from '../uapi/errno.js';
 import { VfioError } from '../vfio/errors.js';
 import { ClientError, DeviceBusyError } from '../vfio-user/client/client.js';
@@ -84,12 +89,25 @@ function buildProgram(out: (s: string) => void): Command {
       sizeArg,
     )
     .addOption(
-      new Option(
-        '--kernel <band>',
-        'host kernel behaviour band (6.9 = 6.9–6.13, 6.14 = 6.14–6.18, 6.19 = ≥6.19)',
-      )
+      new Option('--kernel <band>', `host kernel behaviour band (${KERNEL_BAND_HELP})`)
         .choices(KERNEL_BANDS)
         .default('6.19'),
+    )
+    .addOption(
+      new Option(
+        '--mse <policy>',
+        'fake BARs and the Command register MSE bit: ignore (upstream) or honour (v15 review: EIO while clear)',
+      )
+        .choices(MSE_POLICIES)
+        .default('ignore'),
+    )
+    .addOption(
+      new Option(
+        '--layout <layout>',
+        'device memory as fake BARs 2/4 (upstream) or as one device-specific vendor-region (review alternative)',
+      )
+        .choices(EXPOSURE_LAYOUTS)
+        .default('bars'),
     )
     .option(
       '--memory-file <path>',
@@ -97,7 +115,7 @@ function buildProgram(out: (s: string) => void): Command {
     )
     .option(
       '--ready-delay <ms>',
-      'time until C2C link and HBM training report ready after power-on and each reset',
+      'time until the card reports ready (BAR0 C2C/HBM status; CXL MEM_ACTIVE on blackwell-next) after power-on and each reset',
       intArg('--ready-delay'),
       0,
     )
@@ -144,6 +162,8 @@ function buildProgram(out: (s: string) => void): Command {
           readyDelayMs: o.readyDelay,
           resetDurationMs: o.resetDuration,
           acpi: o.acpi,
+          mse: o.mse,
+          layout: o.layout,
           guestMemory: o.guestMemory,
           handshakeTimeoutMs: o.handshakeTimeout,
         },
