@@ -1,5 +1,5 @@
 /**
- * The PCIe DVSEC for CXL Devices (CXL r4.0 §8.1.3), the part the nvgrace-gpu ≥ 7.2 readiness
+ * The PCIe DVSEC for CXL Devices (CXL r4.0 section 8.1.3), the part the nvgrace-gpu ≥ 7.2 readiness
  * check reads: its identity and the Range 1 Size registers.
  *
  * Rules: numbers as include/uapi/linux/pci_regs.h names them (PCI_DVSEC_CXL_*, and the

@@ -64,7 +64,7 @@ async function probe(
   return { ...r, settledAt, clock, card };
 }
 
-describe('CXL Device DVSEC on the blackwell-next profile (CXL r4.0 §8.1.3)', () => {
+describe('CXL Device DVSEC on the blackwell-next profile (CXL r4.0 section 8.1.3)', () => {
   it('pci_find_dvsec_capability(PCI_VENDOR_ID_CXL, PCI_DVSEC_CXL_DEVICE) finds it; other profiles have none', () => {
     const clock = new ManualClock();
     assert.equal(findCxlDvsec(createCard({ profile: 'blackwell-next', clock })), LAYOUT.cxlDvsec);
