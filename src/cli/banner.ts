@@ -35,7 +35,7 @@ export function formatBanner(
   );
   lines.push(`  driver model: ${s.name}, host kernel band ${s.kernel}`);
   lines.push(
-    `  memory backing: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
+    `  device memory: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
   );
   for (const b of s.bars) {
     const mem =
