@@ -17,9 +17,9 @@
  *    the next message, with copyUnsent: what the socket does not take at once is copied at
  *    once (Connection.send), so the reply is the memory as it was when the read was handled.
  * 3. ReplyMemory hands out its reused buffer only while the connection has nothing queued:
- *    then no earlier reply can still reference it. Smaller replies (below REUSE_FROM) take
- *    fresh message memory (allocBytes), which is cheaper than page faults on a big buffer is
- *    expensive.
+ *    then no earlier reply can still reference it. Replies below REUSE_FROM take fresh
+ *    message memory (allocBytes); above it a fresh buffer per read would cost more in page
+ *    faults than the copy into it.
  * 4. Everything here is per connection: a ReplyMemory belongs to one endpoint's client, so a
  *    server with several devices keeps one per attached client and shares nothing.
  */
