@@ -3,10 +3,14 @@
     {
       "target_name": "nvgrace_user",
       "sources": [
-        "src/native/addon.c",
+        "src/native/module.c",
+        "src/native/js-values.c",
+        "src/native/poll-handle.c",
         "src/native/socket.c",
         "src/native/listen.c",
         "src/native/memory.c",
+        "src/native/eventfd.c",
+        "src/native/fd.c",
         "src/native/process.c"
       ],
       "defines": ["_GNU_SOURCE"],

@@ -9,7 +9,7 @@
  * A frame split over several chunks is assembled in one preallocated buffer (each byte copied
  * once); whole frames are handled in place, straight from the transport's chunk.
  */
-import { native } from '../src/vfio-user/transport/native.js';
+import { native } from '../src/native/addon.js';
 import type { Connection } from '../src/vfio-user/transport/types.js';
 import { listenUnix } from '../src/vfio-user/transport/unix-socket.js';
 

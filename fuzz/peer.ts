@@ -9,6 +9,7 @@
  * Waiting is always bounded by a timeout (a hang guard, never a speed assertion).
  */
 
+import { native } from '../src/native/addon.js';
 import { QEMU_CAPABILITIES } from '../src/vfio-user/client/client.js';
 import {
   encodeDeviceGetInfo,
@@ -19,7 +20,7 @@ import {
   isErrorReply,
 } from '../src/vfio-user/protocol/index.js';
 import type { UnixConnection } from '../src/vfio-user/transport/connection.js';
-import { connectUnix, native } from '../src/vfio-user/transport/index.js';
+import { connectUnix } from '../src/vfio-user/transport/index.js';
 
 export interface PeerOptions {
   keepPayload?: number;

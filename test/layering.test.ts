@@ -64,8 +64,12 @@ function allowed(file: string, target: string): boolean {
   if (under(file, 'src/vfio-user/protocol')) return own('src/vfio-user/protocol');
   // The device seam: the server and client know the model only through these (no hw type).
   const seam = ['src/vfio/device.ts', 'src/vfio/errors.ts'];
+  // The native addon's loader: Node only; the I/O edges (transport, host) use it.
+  if (under(file, 'src/native')) return bare || own('src/native');
   if (under(file, 'src/vfio-user/transport')) {
-    return bare || own('src/vfio-user/transport') || own('src/vfio-user/protocol');
+    return (
+      bare || own('src/vfio-user/transport') || own('src/vfio-user/protocol') || own('src/native')
+    );
   }
   if (under(file, 'src/vfio-user/server') || under(file, 'src/vfio-user/client')) {
     const mine = under(file, 'src/vfio-user/server')
@@ -89,7 +93,8 @@ function allowed(file: string, target: string): boolean {
         'src/vfio/device.ts',
         'src/vfio-user/server/host.ts',
       ].includes(target) ||
-      own('src/vfio-user/transport')
+      own('src/vfio-user/transport') ||
+      own('src/native')
     );
   }
   return true;
@@ -132,6 +137,8 @@ describe('layering: no upward imports (uapi ← pci ← hw ← vfio ← nvgrace;
     assert.equal(allowed('src/uapi/x.ts', 'src/vfio/errors.ts'), false);
     assert.equal(allowed('src/vfio-user/protocol/x.ts', 'src/vfio/device.ts'), false);
     assert.equal(allowed('src/vfio-user/protocol/x.ts', 'src/uapi/vfio.ts'), true);
+    assert.equal(allowed('src/native/x.ts', 'src/vfio-user/transport/y.ts'), false);
+    assert.equal(allowed('src/vfio/x.ts', 'src/native/addon.ts'), false);
     assert.equal(allowed('src/cli/x.ts', 'src/nvgrace/index.ts'), true);
     void relative;
   });

@@ -7,6 +7,7 @@
  * into a fresh buffer. Budget: mapped copy ≥ 0.8 × memcpy.
  */
 import { mapFd } from '../../src/host/mapped.js';
+import { native } from '../../src/native/addon.js';
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
 import {
   decodeSparseMmapCap,
@@ -14,7 +15,6 @@ import {
   RegionInfoFlags,
   walkCaps,
 } from '../../src/vfio-user/protocol/index.js';
-import { native } from '../../src/vfio-user/transport/native.js';
 import { enableMemorySpace } from '../lib/device.js';
 import { connectClient, spawnTarget } from '../lib/targets.js';
 import type { Budget, CaseContext, RawRow } from '../lib/types.js';

@@ -21,8 +21,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { native } from '../../src/native/addon.js';
 import { VfioUserClient } from '../../src/vfio-user/client/client.js';
-import { native } from '../../src/vfio-user/transport/native.js';
 import { connectUnix } from '../../src/vfio-user/transport/unix-socket.js';
 
 /** The package root (holds package.json), from dist/bench/lib/. */

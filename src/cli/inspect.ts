@@ -2,8 +2,10 @@
  * `inspect SOCKET`: connect as a VMM would, gather everything (inspect-gather.ts) and
  * render it (inspect-format.ts) or print it as JSON.
  */
+
+import { native } from '../native/addon.js';
 import { VfioUserClient } from '../vfio-user/client/client.js';
-import { connectUnix, native } from '../vfio-user/transport/index.js';
+import { connectUnix } from '../vfio-user/transport/index.js';
 import { formatInspect } from './inspect-format.js';
 import { gatherInspect } from './inspect-gather.js';
 

@@ -7,8 +7,8 @@
  * and a foreign fd that may be blocking is checked for writability first.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
+import { native } from '../native/addon.js';
 import type { IrqSink } from '../vfio/device.js';
-import { native } from '../vfio-user/transport/native.js';
 import { HostError } from './errors.js';
 import { type FdWatch, watchReadable } from './watch.js';
 

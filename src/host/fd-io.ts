@@ -7,7 +7,7 @@
  * loops in C): device-memory accesses are on the server's hot path, and fs.readSync/writeSync
  * spend more on argument handling than a small pread costs.
  */
-import { native } from '../vfio-user/transport/native.js';
+import { native } from '../native/addon.js';
 
 function toPosition(position: number | bigint): number {
   const p = Number(position);

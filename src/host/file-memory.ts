@@ -11,7 +11,7 @@
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import type { MemoryBacking } from '../hw/memory.js';
-import { native } from '../vfio-user/transport/native.js';
+import { native } from '../native/addon.js';
 import { HostError } from './errors.js';
 import { preadFull, pwriteFull } from './fd-io.js';
 import { MemoryWindows } from './memory-windows.js';

@@ -6,8 +6,9 @@
  * than its DMA window) is the client's fault: it is refused with FdRefusedError, which the
  * session answers as such, rather than surfacing as a server failure (EIO).
  */
+
+import { native } from '../native/addon.js';
 import { FdRefusedError, type HostOps } from '../vfio-user/server/host.js';
-import { native } from '../vfio-user/transport/native.js';
 import { FdDmaRegion } from './dma-region.js';
 import { HostError } from './errors.js';
 import { eventfdSink } from './eventfd.js';

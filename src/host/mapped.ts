@@ -5,7 +5,7 @@
  * Rules: unmap() detaches the buffer before munmap, so a stale view throws instead of faulting;
  * an unreferenced mapping is unmapped by the garbage collector.
  */
-import { native } from '../vfio-user/transport/native.js';
+import { native } from '../native/addon.js';
 
 export interface Mapping {
   /** A view over the whole mapping. */

@@ -2,7 +2,7 @@
  * Waiting for an fd to become readable without blocking the event loop (level-triggered:
  * the callback repeats until the fd is drained).
  */
-import { type NativeHandle, native } from '../vfio-user/transport/native.js';
+import { type NativeHandle, native } from '../native/addon.js';
 
 export interface FdWatch {
   /** Stop watching (the fd itself stays open). Idempotent. */

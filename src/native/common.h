@@ -25,6 +25,13 @@
     }                                                                                              \
   } while (0)
 
+/* Fetch up to n callback arguments into argv[]; missing ones read as undefined. */
+#define ARGS(n)                                                                                    \
+  size_t argc = n;                                                                                 \
+  napi_value argv[n];                                                                              \
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                            \
+  for (size_t i_ = argc; i_ < n; i_++) napi_get_undefined(env, &argv[i_])
+
 /* A poll handle owned by the addon; `kind` tells the teardown what else to release. */
 typedef struct nvu_handle {
   uv_poll_t poll;
@@ -60,10 +67,14 @@ void nvu_handle_call(nvu_handle *h, size_t argc, napi_value *argv);
 nvu_handle *nvu_handle_from(napi_env env, napi_value v);
 napi_value nvu_handle_wrap(napi_env env, nvu_handle *h);
 bool nvu_handle_init(napi_env env, nvu_handle *h, int fd, napi_value cb, const char *name);
+/* Per-env handle list (module init): false when out of memory. */
+bool nvu_handles_init(napi_env env);
 
 napi_value nvu_init_socket(napi_env env, napi_value exports);
 napi_value nvu_init_listen(napi_env env, napi_value exports);
 napi_value nvu_init_memory(napi_env env, napi_value exports);
+napi_value nvu_init_eventfd(napi_env env, napi_value exports);
+napi_value nvu_init_fd(napi_env env, napi_value exports);
 napi_value nvu_init_process(napi_env env, napi_value exports);
 void nvu_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 

@@ -1,11 +1,9 @@
 /*
- * Memory and small fd primitives: eventfd, memfd, ftruncate, mmap as an external
- * ArrayBuffer, positioned full reads/writes, close and dup.
+ * Memory files and mappings: memfd, ftruncate, size seals, mmap as an external ArrayBuffer.
  *
- * Rules: fds are close-on-exec; eventfds are non-blocking (EAGAIN is reported as a value, not
- * an exception, because it is an expected answer). A mapping is unmapped exactly once: by
- * unmapRegion() (which first detaches the ArrayBuffer so JS cannot touch freed memory) or by
- * the ArrayBuffer's finalizer, whichever comes first.
+ * Rules: fds are close-on-exec. A mapping is unmapped exactly once: by unmapRegion() (which
+ * first detaches the ArrayBuffer so JS cannot touch freed memory) or by the ArrayBuffer's
+ * finalizer, whichever comes first.
  */
 #include "common.h"
 
@@ -26,75 +24,6 @@ typedef struct {
 } mapping_t;
 
 static const napi_type_tag map_tag = {0x6e76756d6170706eULL, 0x243f6a8885a308d3ULL};
-
-#define ARGS(n)                                                                                    \
-  size_t argc = n;                                                                                 \
-  napi_value argv[n];                                                                              \
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                            \
-  for (size_t i_ = argc; i_ < n; i_++) napi_get_undefined(env, &argv[i_])
-
-/* eventfdCreate(initval, semaphore) → fd */
-static napi_value eventfd_create(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  int32_t init;
-  if (!nvu_get_int(env, argv[0], &init, "initval")) return NULL;
-  bool sem = false;
-  napi_get_value_bool(env, argv[1], &sem);
-  int fd = eventfd((unsigned)init, EFD_NONBLOCK | EFD_CLOEXEC | (sem ? EFD_SEMAPHORE : 0));
-  if (fd < 0) return nvu_throw_errno(env, errno, "eventfd");
-  return nvu_int(env, fd);
-}
-
-/* eventfdRead(fd) → bigint counter, or null when it is zero (EAGAIN). */
-static napi_value eventfd_read_(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int32_t fd;
-  if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
-  uint64_t v;
-  ssize_t n;
-  do n = read(fd, &v, sizeof v);
-  while (n < 0 && errno == EINTR);
-  napi_value r;
-  if (n < 0) {
-    if (errno == EAGAIN) return napi_get_null(env, &r), r;
-    return nvu_throw_errno(env, errno, "read(eventfd)");
-  }
-  if (n != sizeof v) return nvu_throw_errno(env, EIO, "read(eventfd) short");
-  napi_create_bigint_uint64(env, v, &r);
-  return r;
-}
-
-/*
- * eventfdWrite(fd, value, pollFirst) → true, or false when the counter would overflow (EAGAIN).
- * pollFirst: the fd may be blocking (someone else's eventfd): check writability with a zero
- * timeout poll so a full counter can never block the event loop.
- */
-static napi_value eventfd_write_(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  int32_t fd;
-  uint64_t v;
-  bool poll_first = false;
-  if (!nvu_get_int(env, argv[0], &fd, "fd") || !nvu_get_u64(env, argv[1], &v, "value")) return NULL;
-  napi_get_value_bool(env, argv[2], &poll_first);
-  napi_value r;
-  if (poll_first) {
-    struct pollfd pfd = {fd, POLLOUT, 0};
-    int pr;
-    do pr = poll(&pfd, 1, 0);
-    while (pr < 0 && errno == EINTR);
-    if (pr < 0) return nvu_throw_errno(env, errno, "poll(eventfd)");
-    if (pr == 0 || !(pfd.revents & POLLOUT)) return napi_get_boolean(env, false, &r), r;
-  }
-  ssize_t n;
-  do n = write(fd, &v, sizeof v);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN) return napi_get_boolean(env, false, &r), r;
-    return nvu_throw_errno(env, errno, "write(eventfd)");
-  }
-  napi_get_boolean(env, true, &r);
-  return r;
-}
 
 /* memfdCreate(name) → fd (MFD_CLOEXEC | MFD_ALLOW_SEALING), size 0. */
 static napi_value memfd_create_(napi_env env, napi_callback_info info) {
@@ -224,104 +153,11 @@ static napi_value unmap_region(napi_env env, napi_callback_info info) {
   return nvu_undefined(env);
 }
 
-/* closeFd(fd): close, ignoring EINTR (the fd is gone either way on Linux). */
-static napi_value close_fd(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int32_t fd;
-  if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
-  if (close(fd) < 0 && errno != EINTR) return nvu_throw_errno(env, errno, "close");
-  return nvu_undefined(env);
-}
-
-/* dupFd(fd) → new fd (close-on-exec). */
-static napi_value dup_fd(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int32_t fd;
-  if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
-  int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (d < 0) return nvu_throw_errno(env, errno, "dup");
-  return nvu_int(env, d);
-}
-
-/* The bytes of a Uint8Array/Buffer argument. */
-static bool get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (!is || napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
-    nvu_throw_type(env, "data must be a Uint8Array or Buffer");
-    return false;
-  }
-  *data = p;
-  return true;
-}
-
-/* preadFull(fd, target, position) → bytes read from the file. Loops over short reads; at end
- * of file the rest of target is zero-filled. One native call instead of fs.readSync's
- * argument checking: this is the device-memory hot path. */
-static napi_value pread_full(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  int32_t fd;
-  uint8_t *data;
-  size_t len;
-  uint64_t pos;
-  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
-      !nvu_get_u64(env, argv[2], &pos, "position"))
-    return NULL;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pread(fd, data + done, len - done, (off_t)(pos + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return nvu_throw_errno(env, errno, "pread");
-    }
-    if (n == 0) {
-      memset(data + done, 0, len - done);
-      break;
-    }
-    done += (size_t)n;
-  }
-  return nvu_int(env, (int64_t)done);
-}
-
-/* pwriteFull(fd, data, position): writes all of data; a write that makes no progress is an
- * error, never a spin. */
-static napi_value pwrite_full(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  int32_t fd;
-  uint8_t *data;
-  size_t len;
-  uint64_t pos;
-  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
-      !nvu_get_u64(env, argv[2], &pos, "position"))
-    return NULL;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pwrite(fd, data + done, len - done, (off_t)(pos + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return nvu_throw_errno(env, errno, "pwrite");
-    }
-    if (n == 0) return nvu_throw_errno(env, EIO, "pwrite (no progress)");
-    done += (size_t)n;
-  }
-  return nvu_undefined(env);
-}
-
 napi_value nvu_init_memory(napi_env env, napi_value exports) {
-  nvu_export(env, exports, "preadFull", pread_full);
-  nvu_export(env, exports, "pwriteFull", pwrite_full);
-  nvu_export(env, exports, "eventfdCreate", eventfd_create);
-  nvu_export(env, exports, "eventfdRead", eventfd_read_);
-  nvu_export(env, exports, "eventfdWrite", eventfd_write_);
   nvu_export(env, exports, "memfdCreate", memfd_create_);
   nvu_export(env, exports, "ftruncateFd", ftruncate_);
   nvu_export(env, exports, "sealSize", seal_size);
   nvu_export(env, exports, "mmapFd", mmap_fd);
   nvu_export(env, exports, "unmapRegion", unmap_region);
-  nvu_export(env, exports, "closeFd", close_fd);
-  nvu_export(env, exports, "dupFd", dup_fd);
   return exports;
 }

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/cli/log.js';
 import { type RunningServer, type ServeOptions, startServer } from '../../src/cli/serve.js';
+import { native } from '../../src/native/addon.js';
 import { type RegionInfoResult, VfioUserClient } from '../../src/vfio-user/client/client.js';
 import { decodeSparseMmapCap, RegionCapId, walkCaps } from '../../src/vfio-user/protocol/index.js';
-import { connectUnix, native } from '../../src/vfio-user/transport/index.js';
+import { connectUnix } from '../../src/vfio-user/transport/index.js';
 
 export const closeFd = (fd: number) => native().closeFd(fd);
 

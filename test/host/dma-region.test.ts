@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FdDmaRegion } from '../../src/host/dma-region.js';
 import { FileMemory } from '../../src/host/file-memory.js';
-import { native } from '../../src/vfio-user/transport/native.js';
+import { native } from '../../src/native/addon.js';
 
 test('a DMA window reads and writes the client memory at its file offset', () => {
   const guest = FileMemory.anonymous(1 << 20);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import { EventFd, eventfdSink, isEventFd } from '../../src/host/eventfd.js';
-import { native } from '../../src/vfio-user/transport/native.js';
+import { native } from '../../src/native/addon.js';
 
 async function until(predicate: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 10000; i++) {

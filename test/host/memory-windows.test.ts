@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { preadFull } from '../../src/host/fd-io.js';
 import { FileMemory } from '../../src/host/file-memory.js';
 import { SparseMemory } from '../../src/hw/memory.js';
-import { native } from '../../src/vfio-user/transport/native.js';
+import { native } from '../../src/native/addon.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;

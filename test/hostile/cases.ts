@@ -12,6 +12,8 @@
  * - disconnect: at most an error reply for the last message, then the server closes;
  * - incomplete: the bytes never form a whole message: no reply; the client then hangs up.
  */
+
+import { native } from '../../src/native/addon.js';
 import {
   Command,
   DmaMapFlags,
@@ -34,7 +36,6 @@ import {
   PciIrq,
   PciRegion,
 } from '../../src/vfio-user/protocol/index.js';
-import { native } from '../../src/vfio-user/transport/index.js';
 
 export type Expect =
   | { kind: 'error'; errno?: number }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RawPeer } from '../../fuzz/peer.js';
-import { native, probeSocketPath } from '../../src/vfio-user/transport/index.js';
+import { native } from '../../src/native/addon.js';
+import { probeSocketPath } from '../../src/vfio-user/transport/index.js';
 import {
   attachClient,
   type ChildServer,

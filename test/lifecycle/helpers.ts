@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitQuiet } from '../../fuzz/proc.js';
+import { native } from '../../src/native/addon.js';
 import { VfioUserClient } from '../../src/vfio-user/client/client.js';
-import { connectUnix, native, probeSocketPath } from '../../src/vfio-user/transport/index.js';
+import { connectUnix, probeSocketPath } from '../../src/vfio-user/transport/index.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/nvgrace-user', import.meta.url));
 export const closeFd = (fd: number) => native().closeFd(fd);

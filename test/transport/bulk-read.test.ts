@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { native } from '../../src/vfio-user/transport/native.js';
+import { native } from '../../src/native/addon.js';
 import { collect, connectedPair, until } from './helpers.js';
 
 function pattern(n: number, seed: number): Buffer {

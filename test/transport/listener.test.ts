@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { native } from '../../src/vfio-user/transport/native.js';
+import { native } from '../../src/native/addon.js';
 import type { Connection } from '../../src/vfio-user/transport/types.js';
 import {
   connectUnix,

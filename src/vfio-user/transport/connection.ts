@@ -11,8 +11,8 @@
  * not delivered (closed early) are closed here. onClose fires once, on the next tick.
  */
 
+import { type NativeHandle, native } from '../../native/addon.js';
 import { errnoCode, TransportError } from './errors.js';
-import { type NativeHandle, native } from './native.js';
 import type { Connection, SendOptions } from './types.js';
 
 type DataHandler = (chunk: Buffer, fds: number[]) => void;

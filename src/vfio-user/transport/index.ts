@@ -1,7 +1,7 @@
 /** The transport's public surface: AF_UNIX listeners and connections with fd passing. */
+
 export { UnixConnection } from './connection.js';
 export { errnoCode, TransportError, type TransportErrorCode } from './errors.js';
-export { native } from './native.js';
 export type { Connection, Listener } from './types.js';
 export {
   connectUnix,

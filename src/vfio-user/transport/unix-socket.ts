@@ -9,9 +9,9 @@
  * watching for ACCEPT_BACKOFF_MS instead of spinning on a level-triggered readable backlog.
  */
 import { lstatSync, unlinkSync } from 'node:fs';
+import { type NativeHandle, native } from '../../native/addon.js';
 import { UnixConnection } from './connection.js';
 import { errnoCode, TransportError } from './errors.js';
-import { type NativeHandle, native } from './native.js';
 import type { Connection, Listener } from './types.js';
 
 /** Pause before accepting again after EMFILE and friends (the backlog keeps the client). */

@@ -1,6 +1,8 @@
 /**
- * The typed face of the native addon (build/Release/nvgrace_user.node, built by node-gyp at
- * `npm ci`). Every fd-level operation Node cannot do (SCM_RIGHTS, eventfd, memfd, mmap) is here.
+ * The typed face and loader of the native addon whose C sources sit beside this file
+ * (build/Release/nvgrace_user.node, built by node-gyp at `npm ci`). Every fd-level operation
+ * Node cannot do (SCM_RIGHTS, eventfd, memfd, mmap) is here; the transport and the host edge
+ * import it.
  *
  * Rules: load lazily and once; a missing addon is a clear error telling how to build it.
  * Native errors carry `code` (errno name), `errno` (negative) and `syscall`.
