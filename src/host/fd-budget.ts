@@ -6,7 +6,7 @@
  * max_dma_maps never exceeds what is left after FD_RESERVE, shared among the endpoints, and
  * never exceeds the protocol maximum (QEMU rejects more than 65535).
  */
-import { native } from '../vfio-user/transport/native.js';
+import { native } from '../native/addon.js';
 
 /**
  * Fds kept for everything but DMA windows, per process: listener, memory backing, stdio and

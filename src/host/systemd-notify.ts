@@ -5,7 +5,7 @@
  * Rules: without NOTIFY_SOCKET nothing is sent and nothing fails; a failed send is reported
  * to the caller (to log), never thrown: readiness is a courtesy, not a reason to stop serving.
  */
-import { native } from '../vfio-user/transport/native.js';
+import { native } from '../native/addon.js';
 
 /** Send `state` (e.g. "READY=1\nSTATUS=serving") to $NOTIFY_SOCKET; returns an error text or null. */
 export function notifySystemd(state: string, env: NodeJS.ProcessEnv = process.env): string | null {
