@@ -297,8 +297,10 @@ function extCapPerms(
       break;
     case C.PCI_EXT_CAP_ID_VNDR:
     case C.PCI_EXT_CAP_ID_DVSEC:
-      virt.fill(0, pos, pos + 4);
-      raw.fill(RAW_RW, pos, pos + len);
+      // Reads: vfio_direct_config_read — the header dword from vconfig (its next pointer may
+      // unlink a hidden cap), the body from hardware. Writes: vfio_raw_config_write, all bytes.
+      raw.fill(RAW_WRITE, pos, pos + 4);
+      raw.fill(RAW_RW, pos + 4, pos + len);
       break;
     default:
       break;

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createCard, ManualClock } from '../../src/hw/index.js';
+import { VfioPciDevice } from '../../src/vfio/pci-device.js';
 import { CFG, core, Errno, errno, le, rd } from './helpers.js';
 
 const cfg32 = (dev: ReturnType<typeof core>['dev'], at: number) =>
@@ -83,5 +85,39 @@ describe('vfio_basic_config_write (Command)', () => {
     const { dev } = core();
     dev.write(CFG, 4, le(0x0000, 2));
     assert.throws(() => dev.read(0, 0, 4), errno(Errno.EIO));
+  });
+});
+
+describe('vfio_ecap_init / vfio_direct_config_read (vendor-specific and DVSEC headers)', () => {
+  /** The card with the DSN at 0x2F0 replaced by a PASID header (hidden by vfio: length 0). */
+  function withHiddenCapAfterDvsec() {
+    const card = createCard({ profile: 'gh200', clock: new ManualClock() });
+    const PASID_HDR = 0x0001001b; // ID 0x1B, version 1, next 0
+    const cfgRead = (o: number, s: 1 | 2 | 4): number => {
+      if (o >= 0x2f0 && o < 0x2f4) return Math.floor(PASID_HDR / 256 ** (o - 0x2f0)) % 256 ** s;
+      return card.cfgRead(o, s);
+    };
+    const proxy = new Proxy(card, {
+      get(t, p) {
+        if (p === 'cfgRead') return cfgRead;
+        const v = Reflect.get(t, p, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const dev = new VfioPciDevice(proxy);
+    dev.open();
+    return { card, dev };
+  }
+
+  it('a hidden cap after the DVSEC is unlinked: the DVSEC header reads next 0 (the header comes from vconfig)', () => {
+    const { card, dev } = withHiddenCapAfterDvsec();
+    const hdr = cfg32(dev, 0x2c8);
+    assert.equal(hdr >>> 20, 0);
+    assert.equal(hdr & 0xfffff, card.cfgRead(0x2c8, 4) & 0xfffff, 'ID and version as in hardware');
+  });
+
+  it('the DVSEC body is read from hardware and writable raw', () => {
+    const { card, dev } = core();
+    assert.equal(cfg32(dev, 0x2c8 + 8), card.cfgRead(0x2c8 + 8, 4));
   });
 });
