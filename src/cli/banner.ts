@@ -1,8 +1,11 @@
 /**
  * The start-up banner of `serve`: the device served (ids, each BAR with kind and size, real
- * vs padded memory) and a QEMU command line that attaches it. Pure: summary in, text out.
+ * vs padded memory) and a QEMU command line that attaches it; with --socket-dir, every GPU
+ * (index, socket, memory, BARs) and the `vm-config` line that attaches them all. Pure:
+ * summaries in, text out.
  */
 import type { DeviceSummary } from './build-device.js';
+import type { GpuInstance } from './gpu-set.js';
 import { qemuCommand, shellJoin } from './qemu-cmdline.js';
 import { formatSize } from './size.js';
 
@@ -61,5 +64,24 @@ export function formatBanner(
     lines.push('Attach it with QEMU >= 10.1 (add your disk/kernel options):');
     lines.push(`  ${shellJoin(cmd.argv)}`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The banner of a --socket-dir server: every GPU on one line, then how to attach them. */
+export function formatSetBanner(
+  gpus: readonly Pick<GpuInstance, 'index' | 'socketPath' | 'summary'>[],
+): string {
+  const first = gpus[0]!.summary;
+  const lines = [`nvgrace-user: serving ${gpus.length} × ${first.description}`];
+  lines.push(`  driver model: ${first.name}, host kernel band ${first.kernel}`);
+  for (const g of gpus) {
+    const bars = g.summary.bars.map((b) => `BAR${b.index} ${formatSize(b.size)}`).join(', ');
+    lines.push(
+      `  gpu${g.index}: ${g.socketPath ?? '(inherited fd)'}, device memory ${formatSize(g.summary.memSize)} (own anonymous memfd), ${bars}`,
+    );
+  }
+  lines.push('');
+  lines.push('Print a QEMU >= 10.1 launch config attaching them all (see docs/topologies.md):');
+  lines.push(`  nvgrace-user vm-config ${gpus.map((g) => g.socketPath ?? '').join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

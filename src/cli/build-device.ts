@@ -31,6 +31,8 @@ export interface DeviceOptions {
   mse?: MsePolicy;
   /** Review alternative: fake BARs (upstream) or one device-specific region. */
   layout?: ExposureLayout;
+  /** Appended to the memfd's name (e.g. "gpu1"), so each GPU's memory is told apart in /proc. */
+  memoryLabel?: string;
 }
 
 export interface BarSummary {
@@ -68,7 +70,10 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
   const memSize = opts.memSize ?? profile.memSize;
   const memory = opts.memoryFile
     ? FileMemory.openFile(opts.memoryFile, memSize)
-    : FileMemory.anonymous(memSize, `nvgrace-${opts.profile}`);
+    : FileMemory.anonymous(
+        memSize,
+        `nvgrace-${opts.profile}${opts.memoryLabel ? `-${opts.memoryLabel}` : ''}`,
+      );
   try {
     const card = createCard({
       profile: opts.profile,

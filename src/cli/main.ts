@@ -72,7 +72,19 @@ function buildProgram(out: (s: string) => void): Command {
       new Option(
         '--socket-path <path>',
         'listen on this UNIX socket path (created mode 0600)',
+      ).conflicts(['fd', 'socketDir']),
+    )
+    .addOption(
+      new Option(
+        '--socket-dir <dir>',
+        'serve --gpus GPUs on DIR/gpu0.sock … DIR/gpu<N-1>.sock (DIR created mode 0700)',
       ).conflicts('fd'),
+    )
+    .option(
+      '--gpus <n>',
+      'number of independent GPUs to serve (each its own memory, client and reset; > 1 needs --socket-dir)',
+      intArg('--gpus'),
+      1,
     )
     .addOption(
       new Option(
@@ -147,14 +159,16 @@ function buildProgram(out: (s: string) => void): Command {
     )
     .addHelpText('after', LIMITS_HELP)
     .action(async (o) => {
-      if (o.socketPath === undefined && o.fd === undefined) {
-        throw new CliError('E_USAGE', 'serve needs --socket-path PATH or --fd N');
+      if (o.socketPath === undefined && o.fd === undefined && o.socketDir === undefined) {
+        throw new CliError('E_USAGE', 'serve needs --socket-path PATH, --fd N or --socket-dir DIR');
       }
       const log = createLogger(o.logLevel);
       const server = await startServer(
         {
           socketPath: o.socketPath,
           fd: o.fd,
+          socketDir: o.socketDir,
+          gpus: o.gpus,
           profile: o.profile as ProfileName,
           memSize: o.memSize,
           kernel: o.kernel,

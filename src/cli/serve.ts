@@ -1,6 +1,7 @@
 /**
- * `serve`: compose memory backing, card, variant driver, listener and endpoint; print what
- * is served and how to attach it; serve until SIGTERM/SIGINT; then shut down in order.
+ * `serve`: start the GPUs (a GpuSet: one with --socket-path/--fd, N with --gpus N
+ * --socket-dir DIR), print what is served and how to attach it; serve until SIGTERM/SIGINT;
+ * then shut down in order.
  *
  * Rules: local failures (socket path held by a live server, memory file of the wrong size,
  * bad flag) exit non-zero with a stable code and a clear message; nothing a peer sends can
@@ -9,28 +10,36 @@
  * systemd's READY=1 (when NOTIFY_SOCKET is set) say so.
  */
 
-import { dmaMapBudget, nodeHostOps, notifySystemd, raiseFdLimit } from '../host/index.js';
+import { mkdirSync } from 'node:fs';
+import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
-import { ENDPOINT_DEFAULTS, ServerEndpoint } from '../vfio-user/server/endpoint.js';
-import { listenFd, listenUnix } from '../vfio-user/transport/index.js';
-import { formatBanner } from './banner.js';
-import { buildDevice, type DeviceOptions } from './build-device.js';
+import { ENDPOINT_DEFAULTS, type ServerEndpoint } from '../vfio-user/server/endpoint.js';
+import { formatBanner, formatSetBanner } from './banner.js';
+import type { DeviceOptions } from './build-device.js';
+import { CliError } from './errors.js';
+import { GpuSet, gpuSocketPath, type ListenSpec } from './gpu-set.js';
 import type { Logger } from './log.js';
 
 export interface ServeOptions extends DeviceOptions {
   socketPath?: string;
   fd?: number;
+  /** Serve this many GPUs on DIR/gpu0.sock … DIR/gpu<N-1>.sock (needs socketDir when > 1). */
+  gpus?: number;
+  socketDir?: string;
   guestMemory?: number;
   /** Deadline for VERSION and for finishing a begun message (ms). */
   handshakeTimeoutMs?: number;
 }
 
 export interface RunningServer {
+  /** Every GPU served, by index. */
+  gpus: GpuSet;
+  /** GPU 0's endpoint and socket (the only ones with --socket-path or --fd). */
   endpoint: ServerEndpoint;
   socketPath: string | undefined;
   /** The limits advertised to clients (max_dma_maps from the fd budget). */
   limits: ServerLimits;
-  /** Orderly shutdown: stop listening, drop the client, close the device memory. */
+  /** Orderly shutdown of every GPU: stop listening, drop the client, close the device memory. */
   stop(): Promise<void>;
 }
 
@@ -39,10 +48,12 @@ export async function startServer(
   log: Logger,
   print: (s: string) => void,
 ): Promise<RunningServer> {
+  const listens = listenSpecs(opts);
   const fdLimit = raiseFdLimit();
+  // Every GPU's client may hold max_dma_maps fds at once: the fd budget is shared.
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
-    maxDmaMaps: dmaMapBudget(fdLimit.soft, DEFAULT_LIMITS.maxDmaMaps),
+    maxDmaMaps: dmaMapBudget(fdLimit.soft, DEFAULT_LIMITS.maxDmaMaps, listens.length),
   };
   if (limits.maxDmaMaps < 1024) {
     log.warn(
@@ -50,50 +61,72 @@ export async function startServer(
       'the open-file limit leaves few DMA mappings; raise it (ulimit -n, LimitNOFILE=)',
     );
   }
-  const built = await buildDevice(opts);
-  let listener: ReturnType<typeof listenUnix>;
-  try {
-    listener = opts.fd !== undefined ? listenFd(opts.fd) : listenUnix(opts.socketPath!);
-  } catch (e) {
-    built.close();
-    throw e;
-  }
-  const endpoint = new ServerEndpoint(listener, {
-    device: built.device,
-    host: nodeHostOps,
+  const gpus = await GpuSet.start(opts, listens, log, {
     limits,
     handshakeMs: opts.handshakeTimeoutMs ?? ENDPOINT_DEFAULTS.handshakeMs,
-    log: (level, message) => log[level]({ device: built.device.name }, message),
   });
-  print(formatBanner(built.summary, { socketPath: listener.path, guestMemory: opts.guestMemory }));
-  log.info(
-    {
-      socket: listener.path ?? `fd ${opts.fd}`,
-      device: built.device.name,
-      profile: opts.profile,
-      kernel: built.summary.kernel,
-      memSize: built.summary.memSize,
-      maxDmaMaps: limits.maxDmaMaps,
-      nofile: fdLimit.soft,
-    },
-    `listening on ${listener.path ?? `inherited fd ${opts.fd}`}`,
+  const first = gpus.at(0);
+  print(
+    opts.socketDir === undefined
+      ? formatBanner(first.summary, { socketPath: first.socketPath, guestMemory: opts.guestMemory })
+      : formatSetBanner(gpus.gpus),
   );
-  const notified = notifySystemd(`READY=1\nSTATUS=serving ${built.device.name}`);
+  for (const g of gpus.gpus) {
+    log.info(
+      {
+        gpu: g.index,
+        socket: g.socketPath ?? `fd ${opts.fd}`,
+        device: g.device.name,
+        profile: opts.profile,
+        kernel: g.summary.kernel,
+        memSize: g.summary.memSize,
+        maxDmaMaps: limits.maxDmaMaps,
+        nofile: fdLimit.soft,
+      },
+      `listening on ${g.socketPath ?? `inherited fd ${opts.fd}`}`,
+    );
+  }
+  const notified = notifySystemd(`READY=1\nSTATUS=serving ${gpus.size} × ${first.device.name}`);
   if (notified) log.warn(notified);
   let stopping: Promise<void> | null = null;
   return {
-    endpoint,
-    socketPath: listener.path,
+    gpus,
+    endpoint: first.endpoint,
+    socketPath: first.socketPath,
     limits,
     stop() {
       stopping ??= (async () => {
         notifySystemd('STOPPING=1');
-        await endpoint.stop();
-        built.close();
+        await gpus.stop();
       })();
       return stopping;
     },
   };
+}
+
+/** Where each GPU listens, from --socket-path / --fd / --gpus N --socket-dir DIR. */
+export function listenSpecs(opts: ServeOptions): ListenSpec[] {
+  const count = opts.gpus ?? 1;
+  if (!Number.isSafeInteger(count) || count < 1 || count > 64)
+    throw new CliError('E_USAGE', `--gpus must be 1..64 (got ${opts.gpus})`);
+  const given = [opts.socketPath, opts.fd, opts.socketDir].filter((v) => v !== undefined);
+  if (given.length !== 1)
+    throw new CliError('E_USAGE', 'serve needs exactly one of --socket-path, --fd, --socket-dir');
+  if (opts.socketDir === undefined) {
+    if (count > 1)
+      throw new CliError('E_USAGE', '--gpus N with N > 1 needs --socket-dir DIR (one socket each)');
+    return [opts.fd !== undefined ? { fd: opts.fd } : { socketPath: opts.socketPath! }];
+  }
+  if (opts.memoryFile !== undefined && count > 1)
+    throw new CliError('E_USAGE', "--memory-file holds one GPU's memory: use it with --gpus 1");
+  try {
+    mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new CliError('E_SOCKET_DIR', `cannot create ${opts.socketDir}: ${(e as Error).message}`);
+  }
+  return Array.from({ length: count }, (_, i) => ({
+    socketPath: gpuSocketPath(opts.socketDir!, i),
+  }));
 }
 
 export const LIMITS_HELP = `
@@ -109,6 +142,6 @@ Bounds per client (past one the server stops reading from it, or answers ENOSPC)
   queued replies              ${ENDPOINT_DEFAULTS.highWaterBytes / 2 ** 20} MiB or ${ENDPOINT_DEFAULTS.highWaterFds} fds
   requests waiting behind one ${ENDPOINT_DEFAULTS.maxQueuedInput / 2 ** 20} MiB
   VERSION, and a begun message, within --handshake-timeout (default ${ENDPOINT_DEFAULTS.handshakeMs} ms)
-One client at a time. A newcomer while one is attached waits up to ${ENDPOINT_DEFAULTS.attachWaitMs} ms for it to
+One client at a time per GPU. A newcomer while one is attached waits up to ${ENDPOINT_DEFAULTS.attachWaitMs} ms for it to
 leave (a client that hung up is noticed at once); if it stays, the newcomer's VERSION is
 answered EBUSY: "device in use by another VMM".`;
