@@ -149,8 +149,19 @@ export function formatInspect(r: InspectReport): string {
       .map((a) => `${a.offset}+${formatSize(Number(BigInt(a.size)))}`)
       .join(' ');
     out.push(
-      `\tregion ${g.index} ${g.name}: size ${formatSize(size)} (${g.size}) [${f}]${g.fdPassed ? ' fd' : ''}${areas ? ` sparse mmap: ${areas}` : ''}`,
+      `\tregion ${g.index} ${g.name}: size ${formatSize(size)} (${g.size}) [${f}]${g.fdPassed ? ' fd' : ''}${areas ? ` sparse mmap: ${areas}` : ''}${g.type ? ` type ${g.type.type}/${g.type.subtype}` : ''}${g.kind ? ` — ${g.kind}` : ''}`,
     );
+  }
+  if (r.acpi) {
+    const a = r.acpi;
+    out.push(`\tACPI _DSD the VMM must give the guest's GPU node (memory is region ${a.region}):`);
+    out.push(`\t\tnvidia,gpu-mem-base-pa = the ${a.gpuMemBasePa}`);
+    out.push(`\t\tnvidia,gpu-mem-size = ${a.gpuMemSize}`);
+    if (a.resmem) {
+      out.push(
+        `\t\tresmem (uncached, map NORMAL_NC): the last ${a.resmem.size} bytes, at region offset ${a.resmem.offset} (the guest driver carves it from the end)`,
+      );
+    }
   }
   for (const q of r.irqs) {
     out.push(

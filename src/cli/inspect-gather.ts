@@ -10,6 +10,7 @@
 import { PciRegion, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
 import type { VfioUserClient } from '../vfio-user/client/client.js';
 import { decodeSparseMmapCap, walkCaps } from '../vfio-user/protocol/index.js';
+import { labelRegion, servedRegion } from './region-labels.js';
 
 export interface RegionReport {
   index: number;
@@ -22,7 +23,25 @@ export interface RegionReport {
   mmap: boolean;
   fdPassed: boolean;
   sparseAreas: { offset: string; size: string }[];
+  /** What the region is, from region-labels.ts (the banner's labels). */
+  kind?: string;
+  /** The TYPE capability of a device-specific region. */
+  type?: { type: string; subtype: number };
   error?: string;
+}
+
+/**
+ * The ACPI _DSD properties a VMM must give the guest's GPU node when the memory comes as a
+ * device-specific region (--layout vendor-region) instead of BARs.
+ */
+export interface AcpiNeeds {
+  region: number;
+  /** nvidia,gpu-mem-size: the whole region. */
+  gpuMemSize: string;
+  /** nvidia,gpu-mem-base-pa: chosen by the VMM (where it maps the region in guest PA). */
+  gpuMemBasePa: 'guest physical address where the VMM maps the region';
+  /** Hopper: the uncached resmem carve-out at the end (map NORMAL_NC). */
+  resmem: { offset: string; size: string } | null;
 }
 
 export interface IrqReport {
@@ -51,6 +70,8 @@ export interface InspectReport {
   irqs: IrqReport[];
   bars: BarReport[];
   config: number[];
+  /** Present when the device memory is a device-specific region. */
+  acpi: AcpiNeeds | null;
 }
 
 const REGION_NAMES = ['BAR0', 'BAR1', 'BAR2', 'BAR3', 'BAR4', 'BAR5', 'ROM', 'CONFIG', 'VGA'];
@@ -105,6 +126,7 @@ export async function gatherInspect(
   const version = await client.version();
   const device = await client.deviceInfo();
   const regions: RegionReport[] = [];
+  let acpi: AcpiNeeds | null = null;
   for (let i = 0; i < device.numRegions; i++) {
     const name = REGION_NAMES[i] ?? `region ${i}`;
     try {
@@ -122,6 +144,17 @@ export async function gatherInspect(
           }
         }
       }
+      const served = servedRegion(r);
+      const label = labelRegion(served);
+      if (label?.role === 'vendor-memory') {
+        const res = served.sparseAreas[1];
+        acpi = {
+          region: i,
+          gpuMemSize: hex(r.size),
+          gpuMemBasePa: 'guest physical address where the VMM maps the region',
+          resmem: res ? { offset: hex(res.offset), size: hex(res.size) } : null,
+        };
+      }
       regions.push({
         index: i,
         name,
@@ -133,6 +166,10 @@ export async function gatherInspect(
         mmap: (r.flags & RegionInfoFlags.MMAP) !== 0,
         fdPassed: r.fd !== null,
         sparseAreas,
+        ...(label ? { kind: label.kind } : {}),
+        ...(served.type
+          ? { type: { type: hex(served.type.type), subtype: served.type.subtype } }
+          : {}),
       });
     } catch (e) {
       regions.push({
@@ -193,5 +230,6 @@ export async function gatherInspect(
     irqs,
     bars,
     config,
+    acpi,
   };
 }

@@ -98,6 +98,10 @@ export function labelRegion(r: ServedRegion): RegionLabel | null {
     return { role: 'vendor-memory', kind: `device memory ${parts}, vendor region`, memory };
   }
   switch (r.index) {
+    case 6:
+    case 7:
+    case 8:
+      return null; // ROM, config space, VGA: not BARs, not device memory
     case 0:
       return { role: 'registers', kind: 'registers (BAR0)' };
     case 2:
