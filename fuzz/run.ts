@@ -25,9 +25,9 @@ import { parseArgs } from 'node:util';
 import { native } from '../src/native/addon.js';
 import { encodeDeviceGetInfo, isErrorReply } from '../src/vfio-user/protocol/index.js';
 import { probeSocketPath } from '../src/vfio-user/transport/index.js';
-import { corpus, type FdKind, mutate, Rng } from './mutate.js';
-import { RawPeer } from './peer.js';
-import { fdCount, rss, waitQuiet } from './proc.js';
+import { corpus, type FdKind, mutate, Rng } from '../test/support/mutate.js';
+import { fdCount, rss, waitQuiet } from '../test/support/proc.js';
+import { RawPeer } from '../test/support/raw-peer.js';
 
 const BIN = fileURLToPath(new URL('../../bin/nvgrace-user', import.meta.url));
 const PROBE_ID = 0x7f01;

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { attachWithRetry, isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import { QEMU_CAPABILITIES } from '../../src/vfio-user/client/client.js';
 import {
   DmaMapFlags,
@@ -33,6 +32,7 @@ import {
   until,
   untilQuiet,
 } from '../lifecycle/helpers.js';
+import { attachWithRetry, isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import { FdMaker } from './cases.js';
 
 const MiB = 2 ** 20;

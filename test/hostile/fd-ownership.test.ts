@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { RawPeer } from '../../fuzz/peer.js';
 import {
   Command,
   encodeDeviceGetInfo,
@@ -16,6 +15,7 @@ import {
   encodeVersionPayload,
 } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
+import { RawPeer } from '../support/raw-peer.js';
 import { FdMaker, raw } from './cases.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import { QEMU_CAPABILITIES } from '../../src/vfio-user/client/client.js';
 import {
   Command,
@@ -28,6 +27,7 @@ import {
   PciIrq,
 } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
+import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import { FdMaker } from './cases.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/nvgrace-user', import.meta.url));

@@ -1,5 +1,5 @@
 /**
- * Property-based hostile input (fast-check): mutated QEMU-like messages (fuzz/mutate.ts)
+ * Property-based hostile input (fast-check): mutated QEMU-like messages (test/support/mutate.ts)
  * - through the codec and a session over the fake device, as arbitrary byte streams split at
  *   arbitrary points: nothing throws, every answer echoes its request's id, every error reply
  *   is header-only with a non-zero errno, No_reply and client replies are never answered;
@@ -9,8 +9,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { corpus, mutate, Rng } from '../../fuzz/mutate.js';
-import { isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import {
   decodeHeader,
   encodeDeviceGetInfo,
@@ -24,6 +22,8 @@ import { ServerSession } from '../../src/vfio-user/server/session.js';
 import { type Served, serve } from '../e2e/helpers.js';
 import { FakeDevice, FakeHost } from '../server/fake-device.js';
 import { qemuVersion } from '../server/helpers.js';
+import { corpus, mutate, Rng } from '../support/mutate.js';
+import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import { FdMaker } from './cases.js';
 
 const SEEDS = corpus();

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import {
   DmaMapFlags,
   encodeDmaMap,
@@ -15,6 +14,7 @@ import {
   PciIrq,
 } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
+import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import { FdMaker } from './cases.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import { encodeDeviceGetInfo, isErrorReply } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
+import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import { CASES, distinctCaseCount, FdMaker, type MalformedCase } from './cases.js';
 
 const PROBE_ID = 0x7f01;

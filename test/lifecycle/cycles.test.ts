@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { attachWithRetry } from '../../fuzz/peer.js';
+import { attachWithRetry } from '../support/raw-peer.js';
 import {
   type ChildServer,
   cleanup,

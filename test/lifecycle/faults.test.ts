@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RawPeer } from '../../fuzz/peer.js';
 import { native } from '../../src/native/addon.js';
 import { probeSocketPath } from '../../src/vfio-user/transport/index.js';
+import { RawPeer } from '../support/raw-peer.js';
 import {
   attachClient,
   type ChildServer,

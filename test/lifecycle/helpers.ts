@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitQuiet } from '../../fuzz/proc.js';
 import { native } from '../../src/native/addon.js';
 import { VfioUserClient } from '../../src/vfio-user/client/client.js';
 import { connectUnix, probeSocketPath } from '../../src/vfio-user/transport/index.js';
+import { waitQuiet } from '../support/proc.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/nvgrace-user', import.meta.url));
 export const closeFd = (fd: number) => native().closeFd(fd);
@@ -120,7 +120,7 @@ export async function stopChildServer(s: ChildServer): Promise<Exit> {
   return e;
 }
 
-export { cpuTicks, fdCount, rss } from '../../fuzz/proc.js';
+export { cpuTicks, fdCount, rss } from '../support/proc.js';
 
 /** Wait until the process has used no CPU for `quietMs` (bounded by `maxMs`). */
 export async function untilQuiet(pid: number, quietMs = 300, maxMs = 15000): Promise<void> {

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isProperErrorReply, RawPeer } from '../../fuzz/peer.js';
 import {
   DeviceBusyError,
   QEMU_CAPABILITIES,
@@ -18,6 +17,7 @@ import {
 } from '../../src/vfio-user/client/client.js';
 import { Errno, encodeVersion } from '../../src/vfio-user/protocol/index.js';
 import { connectUnix } from '../../src/vfio-user/transport/index.js';
+import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
 import {
   type ChildServer,
   cleanup,

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RawPeer } from '../../fuzz/peer.js';
 import { encodeRegionRead, isErrorReply } from '../../src/vfio-user/protocol/index.js';
+import { RawPeer } from '../support/raw-peer.js';
 import {
   attachClient,
   type ChildServer,

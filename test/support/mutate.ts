@@ -9,7 +9,7 @@
  * largest corpus message + 64 bytes).
  */
 
-import { QEMU_CAPABILITIES } from '../src/vfio-user/client/client.js';
+import { QEMU_CAPABILITIES } from '../../src/vfio-user/client/client.js';
 import {
   Command,
   DmaMapFlags,
@@ -29,7 +29,7 @@ import {
   IrqSetFlags,
   MAX_MSG_SIZE,
   PciIrq,
-} from '../src/vfio-user/protocol/index.js';
+} from '../../src/vfio-user/protocol/index.js';
 
 /** A small deterministic PRNG (xorshift32). */
 export class Rng {

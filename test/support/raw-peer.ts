@@ -9,8 +9,8 @@
  * Waiting is always bounded by a timeout (a hang guard, never a speed assertion).
  */
 
-import { native } from '../src/native/addon.js';
-import { QEMU_CAPABILITIES } from '../src/vfio-user/client/client.js';
+import { native } from '../../src/native/addon.js';
+import { QEMU_CAPABILITIES } from '../../src/vfio-user/client/client.js';
 import {
   encodeDeviceGetInfo,
   encodeVersion,
@@ -18,9 +18,9 @@ import {
   FrameReader,
   type Header,
   isErrorReply,
-} from '../src/vfio-user/protocol/index.js';
-import type { UnixConnection } from '../src/vfio-user/transport/connection.js';
-import { connectUnix } from '../src/vfio-user/transport/index.js';
+} from '../../src/vfio-user/protocol/index.js';
+import type { UnixConnection } from '../../src/vfio-user/transport/connection.js';
+import { connectUnix } from '../../src/vfio-user/transport/index.js';
 
 export interface PeerOptions {
   keepPayload?: number;
