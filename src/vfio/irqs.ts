@@ -24,7 +24,10 @@
  *   allocated vectors unmasked (pci_msi_shutdown). MSI-X → physical enable, every table entry
  *   masked and the ones with a trigger unmasked (msix_capability_init); disable → entries
  *   masked, enable cleared (pci_msix_shutdown). INTx → physical INTx-Disable tracks the mask.
- * - INTx is automasked: after one signal it stays masked until UNMASK.
+ * - INTx is automasked: after one signal it stays masked until UNMASK, or until the user
+ *   clears the virtual INTx-Disable (vfio_basic_config_write → vfio_pci_intx_unmask). Setting
+ *   INTx-Disable masks; UNMASK does nothing while it is set; the DATA_NONE/BOOL loopback
+ *   signals nothing while it is set (vfio_send_intx_eventfd).
  * - Sinks the device lets go of (replaced, de-assigned, torn down) are closed; the sinks of a
  *   request that fails are never stored (the caller closes them).
  */
@@ -189,8 +192,17 @@ export class IrqController {
 
   /** The user's virtual INTx-Disable changed (config write). */
   setVirqDisabled(disabled: boolean): void {
+    if (disabled === this.virqDisabled) return;
     this.virqDisabled = disabled;
-    if (this.mode === 'intx') this.syncIntxHw();
+    if (this.mode !== 'intx') return;
+    // vfio_basic_config_write: setting the bit is vfio_pci_intx_mask (masked = true);
+    // clearing it is vfio_pci_intx_unmask, which also lifts an automask.
+    if (disabled) {
+      this.intxMasked = true;
+      this.syncIntxHw();
+    } else {
+      this.unmaskIntx();
+    }
   }
 
   private boolSet(req: SetIrqsRequest): boolean {
@@ -222,8 +234,9 @@ export class IrqController {
     if (this.boolSet(req)) this.unmaskIntx();
   }
 
+  /** vfio_pci_intx_unmask_handler: only while masked and the virtual INTx-Disable is clear. */
   private unmaskIntx(): void {
-    if (!this.intxMasked) return;
+    if (!this.intxMasked || this.virqDisabled) return;
     this.intxMasked = false;
     // Clearing the physical INTx-Disable re-delivers a still-asserted line (level).
     this.syncIntxHw();
@@ -252,13 +265,15 @@ export class IrqController {
       this.intxTrigger = sink;
       if (this.mode === 'none') {
         this.mode = 'intx';
-        this.intxMasked = false;
+        // vfio_intx_enable: the initial mask is the virtual INTx-Disable.
+        this.intxMasked = this.virqDisabled;
       }
       this.syncIntxHw();
       return;
     }
     if (this.mode !== 'intx') fail('EINVAL', 'INTx is not enabled');
-    if (this.boolSet(req)) this.intxTrigger?.signal();
+    // vfio_send_intx_eventfd: the loopback is suppressed while INTx-Disable is set.
+    if (this.boolSet(req) && !this.virqDisabled) this.intxTrigger?.signal();
   }
 
   // --- MSI / MSI-X ----------------------------------------------------------------------

@@ -284,3 +284,53 @@ describe('vfio_msi_set_block / vfio_msi_set_vector_signal', () => {
     assert.equal(pba & 0b110, 0b010, 'vector 1 pending, vector 2 delivered');
   });
 });
+
+describe('INTx and the virtual INTx-Disable (vfio_basic_config_write, vfio_pci_intx_unmask_handler, vfio_send_intx_eventfd)', () => {
+  const INTX_DISABLE = 0x0400;
+  function intxOn() {
+    const r = core();
+    const s = new Sink();
+    r.dev.setIrqs({ flags: EVENTFD | TRIGGER, index: INTX, start: 0, count: 1, sinks: [s] });
+    const cmd = rd(r.dev.read(CFG, 4, 2) as Uint8Array);
+    const setDisable = (on: boolean) =>
+      r.dev.write(CFG, 4, le(on ? cmd | INTX_DISABLE : cmd & ~INTX_DISABLE, 2));
+    return { ...r, s, setDisable };
+  }
+
+  it('clearing INTx-Disable lifts the automask: a still-asserted line is signalled again', () => {
+    const { dev, s, setDisable } = intxOn();
+    dev.write(0, EMU_IRQ_TRIGGER, le(0));
+    assert.equal(s.n, 1, 'signalled, now automasked');
+    setDisable(true);
+    setDisable(false);
+    assert.equal(s.n, 2, 'unmasked by the config write; the level line fires again');
+  });
+
+  it('UNMASK while INTx-Disable is set does nothing; the line stays masked', () => {
+    const { dev, s, setDisable } = intxOn();
+    setDisable(true);
+    dev.write(0, EMU_IRQ_TRIGGER, le(0));
+    dev.setIrqs({ flags: NONE | UNMASK, index: INTX, start: 0, count: 1 });
+    assert.equal(s.n, 0);
+  });
+
+  it('the DATA_NONE loopback trigger signals nothing while INTx-Disable is set', () => {
+    const { dev, s, setDisable } = intxOn();
+    setDisable(true);
+    dev.setIrqs({ flags: NONE | TRIGGER, index: INTX, start: 0, count: 1 });
+    assert.equal(s.n, 0);
+    setDisable(false);
+    dev.setIrqs({ flags: NONE | TRIGGER, index: INTX, start: 0, count: 1 });
+    assert.equal(s.n, 1);
+  });
+
+  it('enabling INTx with INTx-Disable set starts masked (vfio_intx_enable)', () => {
+    const { dev } = core();
+    const cmd = rd(dev.read(CFG, 4, 2) as Uint8Array);
+    dev.write(CFG, 4, le(cmd | INTX_DISABLE, 2));
+    const s = new Sink();
+    dev.setIrqs({ flags: EVENTFD | TRIGGER, index: INTX, start: 0, count: 1, sinks: [s] });
+    dev.write(0, EMU_IRQ_TRIGGER, le(0));
+    assert.equal(s.n, 0);
+  });
+});
