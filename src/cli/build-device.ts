@@ -23,6 +23,10 @@ export interface DeviceOptions {
   memSize?: number;
   kernel: KernelBand;
   memoryFile?: string;
+  /** Accept a --memory-file that is a symlink or belongs to another user. */
+  allowForeignMemoryFile?: boolean;
+  /** When --memory-file data is flushed: after every write, or at shutdown (default). */
+  sync?: 'always' | 'shutdown';
   readyDelayMs?: number;
   resetDurationMs?: number;
   /** ACPI gpu-mem-size: 'present' (default), 'absent' or 'zero' (both make the driver fall back to plain vfio-pci). */
@@ -69,7 +73,10 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
   const profile = getProfile(opts.profile);
   const memSize = opts.memSize ?? profile.memSize;
   const memory = opts.memoryFile
-    ? FileMemory.openFile(opts.memoryFile, memSize)
+    ? FileMemory.openFile(opts.memoryFile, memSize, {
+        allowForeign: opts.allowForeignMemoryFile ?? false,
+        sync: opts.sync ?? 'shutdown',
+      })
     : FileMemory.anonymous(
         memSize,
         `nvgrace-${opts.profile}${opts.memoryLabel ? `-${opts.memoryLabel}` : ''}`,

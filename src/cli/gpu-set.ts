@@ -74,7 +74,11 @@ export async function startGpu(
     stop() {
       stopping ??= (async () => {
         await endpoint.stop();
-        built.close();
+        try {
+          built.close(); // flushes a --memory-file
+        } catch (e) {
+          log.error(`closing device memory: ${(e as Error).message}`);
+        }
       })();
       return stopping;
     },

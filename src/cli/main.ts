@@ -126,6 +126,18 @@ function buildProgram(out: (s: string) => void): Command {
       'keep device memory in this file (created sparse; must have the device size if it exists)',
     )
     .option(
+      '--allow-foreign-memory-file',
+      'accept a --memory-file that is a symlink or belongs to another user',
+    )
+    .addOption(
+      new Option(
+        '--sync <when>',
+        'when --memory-file data is flushed to storage: at shutdown, or after every write',
+      )
+        .choices(['shutdown', 'always'])
+        .default('shutdown'),
+    )
+    .option(
       '--ready-delay <ms>',
       'time until the card reports ready (BAR0 C2C/HBM status; CXL MEM_ACTIVE on blackwell-next) after power-on and each reset',
       intArg('--ready-delay'),
@@ -173,6 +185,8 @@ function buildProgram(out: (s: string) => void): Command {
           memSize: o.memSize,
           kernel: o.kernel,
           memoryFile: o.memoryFile,
+          allowForeignMemoryFile: Boolean(o.allowForeignMemoryFile),
+          sync: o.sync,
           readyDelayMs: o.readyDelay,
           resetDurationMs: o.resetDuration,
           acpi: o.acpi,

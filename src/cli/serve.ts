@@ -10,7 +10,8 @@
  * systemd's READY=1 (when NOTIFY_SOCKET is set) say so.
  */
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
 import { ENDPOINT_DEFAULTS, type ServerEndpoint } from '../vfio-user/server/endpoint.js';
@@ -86,6 +87,10 @@ export async function startServer(
       `listening on ${g.socketPath ?? `inherited fd ${opts.fd}`}`,
     );
   }
+  for (const g of gpus.gpus) {
+    const unsafe = g.socketPath ? unsafeDir(g.socketPath) : null;
+    if (unsafe) log.warn(unsafe);
+  }
   const notified = notifySystemd(`READY=1\nSTATUS=serving ${gpus.size} × ${first.device.name}`);
   if (notified) log.warn(notified);
   let stopping: Promise<void> | null = null;
@@ -127,6 +132,20 @@ export function listenSpecs(opts: ServeOptions): ListenSpec[] {
   return Array.from({ length: count }, (_, i) => ({
     socketPath: gpuSocketPath(opts.socketDir!, i),
   }));
+}
+
+/** A socket in a directory others may write to, without the sticky bit, can be replaced under us. */
+function unsafeDir(socketPath: string): string | null {
+  const dir = dirname(socketPath);
+  try {
+    const mode = statSync(dir).mode;
+    if (mode & 0o002 && !(mode & 0o1000)) {
+      return `socket directory ${dir} is writable by others and not sticky: anyone can replace the socket; use a private directory (e.g. /run/nvgrace-user)`;
+    }
+  } catch {
+    // The directory vanished under us: listen() already succeeded, nothing more to say.
+  }
+  return null;
 }
 
 export const LIMITS_HELP = `

@@ -4,6 +4,8 @@ export type HostErrorCode =
   | 'EMEMFILE_SIZE'
   /** --memory-file exists and is not a regular file. */
   | 'EMEMFILE_NOT_REGULAR'
+  /** --memory-file is a symlink or belongs to another user (and that was not allowed). */
+  | 'EMEMFILE_UNSAFE'
   /** --memory-file could not be created or opened. */
   | 'EMEMFILE_OPEN'
   /** An fd handed to us is not what it must be (e.g. an IRQ fd that is not an eventfd). */

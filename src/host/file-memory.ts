@@ -8,10 +8,18 @@
  * in-process mapping where that cannot allocate (MemoryWindows: writes, and reads of pages
  * known to hold data), with pread for the rest. A memory file uses pread/pwrite only: it
  * cannot be sealed, and on a full disk a mapped write would be SIGBUS, not an error.
+ *
+ * A memory file is opened without following a symlink and must belong to the effective
+ * user, unless the caller allows it (`allowForeign`): a root server given a path in a shared
+ * directory must not serve, and let a guest overwrite, whatever the link points to. A full
+ * filesystem (ENOSPC, EDQUOT) is a HostResourceError carrying ENOSPC, not a bug. Writes are
+ * flushed (fdatasync) at close, and after every write with `sync: 'always'`.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import type { MemoryBacking } from '../hw/memory.js';
 import { native } from '../native/addon.js';
+import { Errno } from '../uapi/errno.js';
+import { HostResourceError } from '../vfio-user/server/host.js';
 import { HostError } from './errors.js';
 import { preadFull, pwriteFull } from './fd-io.js';
 import { MemoryWindows } from './memory-windows.js';
@@ -19,6 +27,15 @@ import { MemoryWindows } from './memory-windows.js';
 function checkSize(size: number): void {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad memory size ${size}`);
 }
+
+export interface MemoryFileOptions {
+  /** Accept a symlink, or a file owned by another user (default false: refused). */
+  allowForeign?: boolean;
+  /** 'always': fdatasync after every write; 'shutdown' (default): only at close. */
+  sync?: 'always' | 'shutdown';
+}
+
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
 export class FileMemory implements MemoryBacking {
   private open = true;
@@ -29,6 +46,7 @@ export class FileMemory implements MemoryBacking {
     /** The file path, or undefined for an anonymous memfd. */
     readonly path: string | undefined,
     private readonly windows: MemoryWindows | null = null,
+    private readonly syncAlways = false,
   ) {}
 
   /** An unlinked, sparse memfd of `size` bytes. */
@@ -50,20 +68,31 @@ export class FileMemory implements MemoryBacking {
    * The memory file at `path`: created sparse (mode 0600) at `size` if absent; opened if it
    * exists with exactly `size` bytes; refused otherwise.
    */
-  static openFile(path: string, size: number): FileMemory {
+  static openFile(path: string, size: number, opts: MemoryFileOptions = {}): FileMemory {
     checkSize(size);
+    const foreignOk = opts.allowForeign === true;
     let fd: number;
     let created = false;
     try {
-      fd = openSync(path, constants.O_RDWR);
+      fd = openSync(path, constants.O_RDWR | (foreignOk ? 0 : constants.O_NOFOLLOW));
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP' && isSymlink(path)) {
+        throw new HostError(
+          'EMEMFILE_UNSAFE',
+          `memory file ${path} is a symlink; refusing to follow it (name the file itself, or pass --allow-foreign-memory-file)`,
+        );
+      }
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error as Error).message}`, {
           cause: error,
         });
       }
       try {
-        fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+        fd = openSync(
+          path,
+          constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+          0o600,
+        );
         created = true;
       } catch (error2) {
         throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error2 as Error).message}`, {
@@ -76,6 +105,13 @@ export class FileMemory implements MemoryBacking {
       if (!st.isFile()) {
         throw new HostError('EMEMFILE_NOT_REGULAR', `memory file ${path}: not a regular file`);
       }
+      const me = process.geteuid?.();
+      if (!foreignOk && me !== undefined && st.uid !== BigInt(me)) {
+        throw new HostError(
+          'EMEMFILE_UNSAFE',
+          `memory file ${path} belongs to uid ${st.uid}, not to this user (uid ${me}); refusing it (pass --allow-foreign-memory-file if that is intended)`,
+        );
+      }
       if (created) native().ftruncateFd(fd, size);
       else if (st.size !== BigInt(size)) {
         throw new HostError(
@@ -87,7 +123,7 @@ export class FileMemory implements MemoryBacking {
       closeSync(fd);
       throw error;
     }
-    return new FileMemory(fd, size, path);
+    return new FileMemory(fd, size, path, null, opts.sync === 'always');
   }
 
   readInto(offset: number, target: Uint8Array): void {
@@ -100,14 +136,60 @@ export class FileMemory implements MemoryBacking {
   }
 
   write(offset: number, data: Uint8Array): void {
-    if (this.windows) this.windows.write(offset, data);
-    else pwriteFull(this.fd, data, offset);
+    if (this.windows) {
+      this.windows.write(offset, data);
+      return;
+    }
+    try {
+      pwriteFull(this.fd, data, offset);
+      if (this.syncAlways) fdatasyncSync(this.fd);
+    } catch (error) {
+      throw this.hostError(error, 'writing');
+    }
   }
 
+  /** Flush written data to the file's storage (a memfd has none: nothing to do). */
+  sync(): void {
+    if (this.path === undefined || !this.open) return;
+    try {
+      fdatasyncSync(this.fd);
+    } catch (error) {
+      throw this.hostError(error, 'flushing');
+    }
+  }
+
+  /** Flushes a memory file first (a failure there is thrown after the fd is closed). */
   close(): void {
     if (!this.open) return;
+    let failure: unknown;
+    try {
+      this.sync();
+    } catch (error) {
+      failure = error;
+    }
     this.open = false;
     this.windows?.close();
     closeSync(this.fd);
+    if (failure) throw failure;
+  }
+
+  private hostError(error: unknown, what: string): unknown {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code && OUT_OF_SPACE.has(code)) {
+      return new HostResourceError(
+        Errno.ENOSPC,
+        `memory file ${this.path}: no space left ${what} device memory (${code})`,
+        { cause: error },
+      );
+    }
+    return error;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
-import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chownSync,
+  fstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileMemory } from '../../src/host/file-memory.js';
 import { mapFd } from '../../src/host/mapped.js';
+import { HostResourceError } from '../../src/vfio-user/server/host.js';
 
 const GiB = 1024 ** 3;
 
@@ -114,5 +125,88 @@ test('a directory as memory file is refused', () => {
     );
   } finally {
     t.cleanup();
+  }
+});
+
+test('a memory file that is a symlink is refused with EMEMFILE_UNSAFE unless allowed', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const target = join(dir, 'target.bin');
+    writeFileSync(target, Buffer.alloc(8192));
+    const link = join(dir, 'link.bin');
+    symlinkSync(target, link);
+    assert.throws(
+      () => FileMemory.openFile(link, 8192),
+      (e: { code?: string; message: string }) =>
+        e.code === 'EMEMFILE_UNSAFE' && /symlink/.test(e.message),
+    );
+    const m = FileMemory.openFile(link, 8192, { allowForeign: true });
+    m.write(0, Uint8Array.of(7));
+    m.close();
+    assert.equal(readFileSync(target)[0], 7);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a memory file owned by another user is refused with EMEMFILE_UNSAFE unless allowed', (t) => {
+  if (process.geteuid?.() !== 0) {
+    t.skip('needs root (to chown a file to another user)');
+    return;
+  }
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'theirs.bin');
+    writeFileSync(path, Buffer.alloc(8192));
+    chownSync(path, 65534, 65534);
+    assert.throws(
+      () => FileMemory.openFile(path, 8192),
+      (e: { code?: string; message: string }) =>
+        e.code === 'EMEMFILE_UNSAFE' && /uid 65534/.test(e.message),
+    );
+    FileMemory.openFile(path, 8192, { allowForeign: true }).close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('with sync always every write reaches the file, and close flushes', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'mem.bin');
+    const m = FileMemory.openFile(path, 1 << 20, { sync: 'always' });
+    m.write(4096, Buffer.from('durable'));
+    assert.equal(readFileSync(path).subarray(4096, 4103).toString(), 'durable');
+    m.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a full filesystem under a memory file is ENOSPC (HostResourceError), not a bug', (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'nvgrace-user-full-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
+  if (mounted.status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    t.skip('needs permission to mount a small tmpfs (root)');
+    return;
+  }
+  try {
+    const m = FileMemory.openFile(join(mnt, 'mem.bin'), 16 << 20);
+    try {
+      assert.throws(
+        () => {
+          for (let off = 0; off < 16 << 20; off += 65536)
+            m.write(off, new Uint8Array(65536).fill(1));
+        },
+        (e: unknown) =>
+          e instanceof HostResourceError && e.errno === 28 && /no space left/.test(e.message),
+      );
+    } finally {
+      m.close();
+    }
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
   }
 });

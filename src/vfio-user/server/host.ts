@@ -23,6 +23,21 @@ export class FdRefusedError extends Error {
   override readonly name = 'FdRefusedError';
 }
 
+/**
+ * Thrown by the host backing when the host itself runs out (a full filesystem under
+ * --memory-file): answered with `errno` (ENOSPC), logged as what it is — not a handler bug.
+ */
+export class HostResourceError extends Error {
+  override readonly name = 'HostResourceError';
+  constructor(
+    readonly errno: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export interface HostOps {
   closeFd(fd: number): void;
   /** An eventfd as an interrupt sink (signal() writes 1 to it). */

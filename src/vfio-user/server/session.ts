@@ -32,7 +32,13 @@ import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
 import { unmapAll } from './handle-dma.js';
-import { FdRefusedError, type HostOps, type Reply, type SessionLogger } from './host.js';
+import {
+  FdRefusedError,
+  type HostOps,
+  HostResourceError,
+  type Reply,
+  type SessionLogger,
+} from './host.js';
 
 export interface SessionOptions {
   limits?: Partial<ServerLimits>;
@@ -218,7 +224,9 @@ export class ServerSession {
   private failed(header: Header, noReply: boolean, bag: FdBag, e: unknown): Reply | null {
     bag.closeRest(this.host, this.ctx.log);
     const [errno, message] = errorOf(e);
-    if (
+    if (e instanceof HostResourceError) {
+      this.ctx.log('error', `${commandName(header.command)}: ${e.message}`);
+    } else if (
       !(e instanceof VfioError) &&
       !(e instanceof ProtocolError) &&
       !(e instanceof FdRefusedError)
@@ -247,5 +255,6 @@ function errorOf(e: unknown): [number, string] {
   if (e instanceof VfioError || e instanceof ProtocolError)
     return [e.errno > 0 ? e.errno : Errno.EINVAL, e.message];
   if (e instanceof FdRefusedError) return [Errno.EINVAL, e.message];
+  if (e instanceof HostResourceError) return [e.errno, e.message];
   return [Errno.EIO, e instanceof Error ? e.message : String(e)];
 }
