@@ -7,10 +7,12 @@
  *   {"op":…,"count":…,"targets":[{"name":…,"reps":[ops/s…],"p50":µs,"p99":µs,"ops":n}]}
  *
  * Usage: nvgrace-bench-client --op read|write|posted --count N [--batch B] [--reps R]
- *          [--window-ms W] [--prefill] NAME=SOCKET,REGION,OFFSET …
+ *          [--window-ms W | --ops N] [--prefill] NAME=SOCKET,REGION,OFFSET …
  * Before timing, each target gets Memory Space Enable set in its command register (what a
  * guest driver does before touching a BAR; BAR0 needs it); --prefill first writes the bytes
- * a read op will read (so it reads written memory, not a hole).
+ * a read op will read (so it reads written memory, not a hole). --ops N makes every window
+ * (warm-up included) exactly N operations instead of W ms: a fixed amount of work, for
+ * instruction counts (valgrind --tool=callgrind on the server).
  * read: one REGION_READ of N bytes per op; write: one REGION_WRITE of N bytes; posted: B
  * REGION_WRITEs of N bytes with No_reply, then one 4-byte REGION_READ that flushes them (an
  * op counts B writes; latency is per write). Every reply is validated (id, command, reply
@@ -55,6 +57,7 @@ static int g_batch = 256;
 static bool g_prefill = false;
 static int g_reps = 7;
 static double g_window_ms = 300;
+static long g_ops = 0; /* > 0: each window is exactly this many ops (for instruction counts) */
 static uint8_t *g_reply;
 static uint8_t *g_data;
 
@@ -71,7 +74,7 @@ static void die(const target_t *t, const char *fmt, ...) {
 static void usage(void) {
   fprintf(stderr,
           "usage: nvgrace-bench-client --op read|write|posted --count N [--batch B] [--reps R]\n"
-          "         [--window-ms W] [--prefill] NAME=SOCKET,REGION,OFFSET ...\n");
+          "         [--window-ms W | --ops N] [--prefill] NAME=SOCKET,REGION,OFFSET ...\n");
   exit(2);
 }
 
@@ -299,7 +302,7 @@ static void record(target_t *t, double v) {
 static double run_window(target_t *t, double ms, bool timed) {
   double t0 = now_us(), end = t0 + ms * 1000.0, t1 = t0;
   double ops = 0;
-  while (t1 < end) {
+  while (g_ops > 0 ? ops < (double)g_ops : t1 < end) {
     int k = one_op(t);
     double t2 = now_us();
     if (timed) record(t, (t2 - t1) / k);
@@ -358,6 +361,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--batch") == 0 && v) g_batch = atoi(v), i++;
     else if (strcmp(a, "--reps") == 0 && v) g_reps = atoi(v), i++;
     else if (strcmp(a, "--window-ms") == 0 && v) g_window_ms = atof(v), i++;
+    else if (strcmp(a, "--ops") == 0 && v) g_ops = atol(v), i++;
     else if (a[0] == '-') usage();
     else if (n < MAX_TARGETS) parse_target(a, &targets[n++]);
     else usage();

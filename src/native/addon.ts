@@ -17,11 +17,22 @@ export type NativeHandle = { readonly __nativeHandle: unique symbol };
 /** An opaque native mapping handle. */
 export type NativeMapping = { readonly __nativeMapping: unique symbol };
 
-/** Socket events: 0 data (chunk, fds), 1 writable, 2 peer hung up, 3 error. */
-export type SocketCallback = (kind: 0 | 1 | 2 | 3, a?: Buffer | Error, fds?: number[]) => void;
+/**
+ * Socket events: 0 data (a chunk, or the number of bytes that landed at the start of the
+ * socket's readBuffer; fds), 1 writable, 2 peer hung up, 3 error.
+ */
+export type SocketCallback = (
+  kind: 0 | 1 | 2 | 3,
+  a?: Buffer | number | Error,
+  fds?: number[],
+) => void;
+
+/** Size of the readBuffer socketOpen takes. */
+export const SOCKET_READ_BUFFER = 256 * 1024;
 
 export interface NativeAddon {
-  socketOpen(fd: number, cb: SocketCallback): NativeHandle;
+  /** readBuffer: SOCKET_READ_BUFFER bytes off the V8 heap (Buffer.allocUnsafeSlow). */
+  socketOpen(fd: number, cb: SocketCallback, readBuffer: Buffer): NativeHandle;
   socketWrite(
     h: NativeHandle,
     data: Uint8Array | readonly Uint8Array[],

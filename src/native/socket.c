@@ -6,10 +6,14 @@
  * Rules: one delivery per recvmsg, never merged — Linux stops a stream read right after the
  * segment that carried fds, so a delivery's fds belong to the message holding its last byte.
  * MSG_CTRUNC closes the fds that did arrive and reports an error. JS callback:
- * cb(0, chunk, fds|undefined) data; cb(1) writable; cb(2) peer hung up; cb(3, error).
+ * cb(0, chunk | length in readBuffer, fds|undefined) data; cb(1) writable; cb(2) peer hung
+ * up; cb(3, error).
  *
- * Speed (see bench/): reads land in a per-socket buffer and are copied out (for small
- * messages one small copy beats sizing the read); when a read fills that buffer, a bulk
+ * Speed (see bench/, docs/performance.md): reads land in a per-socket buffer that JS owns
+ * and passed in at open (socketOpen(fd, cb, readBuffer)); a read that does not fill it is
+ * reported as cb(0, length, fds) and JS copies the bytes out itself — creating a node Buffer
+ * here per read (malloc, an external ArrayBuffer, its prototype) cost more than the whole
+ * protocol layer per small request. When a read fills that buffer, a bulk
  * transfer is under way: FIONREAD sizes one JS buffer for it and what is queued, and the rest
  * is received straight into it, so a large message reaches JS in one chunk (the framing layer
  * then needs no reassembly copy). The send buffer is raised (best effort, capped by
@@ -42,10 +46,14 @@ typedef struct {
   bool want_write;
   bool done; /* EOF or error reported: no more polling */
   int events;
-  char *buf;
+  char *buf;           /* READ_BUF bytes of the JS readBuffer, kept alive by buf_ref */
+  napi_ref buf_ref;
 } sock_t;
 
-static void sock_free_extra(nvu_handle *h) { free(((sock_t *)h)->buf); }
+static void sock_free_extra(nvu_handle *h) {
+  sock_t *s = (sock_t *)h;
+  if (s->buf_ref && h->env) napi_delete_reference(h->env, s->buf_ref);
+}
 
 static void on_poll(uv_poll_t *p, int status, int events);
 
@@ -138,10 +146,6 @@ static ssize_t read_once(sock_t *s, char *dst, size_t cap, int *fds, int *nfds, 
 }
 
 static void drain(sock_t *s) {
-  if (!s->buf) {
-    s->buf = malloc(READ_BUF);
-    if (!s->buf) return report_error(s, ENOMEM, "malloc");
-  }
   int fds[MAX_RECV_FDS];
   for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
     int nfds = 0;
@@ -170,7 +174,7 @@ static void drain(sock_t *s) {
         napi_create_buffer_copy(env, (size_t)n, data, &copy, &argv[1]);
       }
     } else {
-      napi_create_buffer_copy(env, (size_t)n, s->buf, &data, &argv[1]);
+      argv[1] = nvu_int(env, (int)n); /* the bytes are in readBuffer[0, n): JS copies them */
     }
     argv[0] = nvu_int(env, 0);
     if (nfds > 0) {
@@ -207,13 +211,21 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-/* socketOpen(fd, cb) → handle. Takes ownership of fd; reading starts at once. */
+/* socketOpen(fd, cb, readBuffer) → handle. Takes ownership of fd; reading starts at once.
+ * readBuffer: a Buffer of at least READ_BUF (256 KiB) bytes, off the V8 heap
+ * (Buffer.allocUnsafeSlow), that small reads land in; held until the handle is freed. */
 static napi_value socket_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
+  void *rbuf = NULL;
+  size_t rlen = 0;
+  bool isbuf = false;
+  if (argc >= 3) napi_is_buffer(env, argv[2], &isbuf);
+  if (!isbuf || napi_get_buffer_info(env, argv[2], &rbuf, &rlen) != napi_ok || rlen < READ_BUF)
+    return nvu_throw_type(env, "readBuffer must be a Buffer of at least 256 KiB");
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return nvu_throw_errno(env, errno, "fcntl");
   sock_t *s = calloc(1, sizeof *s);
@@ -224,6 +236,8 @@ static napi_value socket_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->h.owns_fd = true;
+  s->buf = rbuf;
+  napi_create_reference(env, argv[2], 1, &s->buf_ref);
   int sndbuf = SEND_BUF;
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf); /* best effort */
   s->reading = true;

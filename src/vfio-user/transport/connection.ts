@@ -11,7 +11,7 @@
  * not delivered (closed early) are closed here. onClose fires once, on the next tick.
  */
 
-import { type NativeHandle, native } from '../../native/addon.js';
+import { type NativeHandle, native, SOCKET_READ_BUFFER } from '../../native/addon.js';
 import { errnoCode, TransportError } from './errors.js';
 import type { Connection, SendOptions } from './types.js';
 
@@ -35,13 +35,19 @@ export class UnixConnection implements Connection {
   private queue: Pending[] = [];
   private queued = 0;
   private queuedFds = 0;
+  /** Where the addon lands small reads; their bytes are copied out at once (see onEvent). */
+  private readonly readBuffer = Buffer.allocUnsafeSlow(SOCKET_READ_BUFFER);
   private closeError: Error | undefined;
   private closeEmitted = false;
   closed = false;
 
   /** Takes ownership of a connected socket fd. */
   constructor(fd: number) {
-    this.handle = native().socketOpen(fd, (kind, a, fds) => this.onEvent(kind, a, fds));
+    this.handle = native().socketOpen(
+      fd,
+      (kind, a, fds) => this.onEvent(kind, a, fds),
+      this.readBuffer,
+    );
   }
 
   get pendingBytes(): number {
@@ -157,10 +163,10 @@ export class UnixConnection implements Connection {
     return out;
   }
 
-  private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | Error, fds?: number[]): void {
+  private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | number | Error, fds?: number[]): void {
     switch (kind) {
       case 0:
-        this.deliver(a as Buffer, fds ?? []);
+        this.deliver(typeof a === 'number' ? this.takeRead(a) : (a as Buffer), fds ?? []);
         return;
       case 1:
         this.flush();
@@ -172,6 +178,17 @@ export class UnixConnection implements Connection {
         this.fail(a);
         return;
     }
+  }
+
+  /**
+   * The n bytes the addon read into readBuffer, as a chunk of our own: readBuffer is reused
+   * by the next read, and a chunk's frames may be held (queued, or as data) after delivery.
+   * Buffer.allocUnsafe takes small chunks from Node's pool: no allocation per request.
+   */
+  private takeRead(n: number): Buffer {
+    const chunk = Buffer.allocUnsafe(n);
+    this.readBuffer.copy(chunk, 0, 0, n);
+    return chunk;
   }
 
   private deliver(chunk: Buffer, fds: number[]): void {
