@@ -164,6 +164,16 @@ function buildProgram(out: (s: string) => void): Command {
       intArg('--handshake-timeout'),
       10000,
     )
+    .option(
+      '--poll-us <us>',
+      'after answering, keep polling the socket this long (µs, ≤ 1000000) before sleeping: lower latency when the VMM runs on another CPU, at the cost of CPU while busy (docs/performance.md)',
+      (v: string) => {
+        const n = intArg('--poll-us')(v);
+        if (n > 1_000_000) throw new InvalidArgumentError('--poll-us must be at most 1000000');
+        return n;
+      },
+      0,
+    )
     .addOption(
       new Option('--log-level <level>', 'log threshold (logs go to stderr as JSON lines)')
         .choices(LOG_LEVELS)
@@ -194,6 +204,7 @@ function buildProgram(out: (s: string) => void): Command {
           layout: o.layout,
           guestMemory: o.guestMemory,
           handshakeTimeoutMs: o.handshakeTimeout,
+          pollUs: o.pollUs,
         },
         log,
         out,

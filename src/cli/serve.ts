@@ -30,6 +30,8 @@ export interface ServeOptions extends DeviceOptions {
   guestMemory?: number;
   /** Deadline for VERSION and for finishing a begun message (ms). */
   handshakeTimeoutMs?: number;
+  /** Poll mode: µs to keep polling the client's socket after each answer (0: off). */
+  pollUs?: number;
 }
 
 export interface RunningServer {
@@ -65,6 +67,7 @@ export async function startServer(
   const gpus = await GpuSet.start(opts, listens, log, {
     limits,
     handshakeMs: opts.handshakeTimeoutMs ?? ENDPOINT_DEFAULTS.handshakeMs,
+    pollUs: opts.pollUs ?? 0,
   });
   const first = gpus.at(0);
   print(

@@ -40,6 +40,8 @@ export interface NativeAddon {
   ): number;
   socketSetReading(h: NativeHandle, on: boolean): void;
   socketSetWantWrite(h: NativeHandle, on: boolean): void;
+  /** Poll mode: after a delivery, keep reading for up to `us` µs before sleeping (0: off). */
+  socketSetPoll(h: NativeHandle, us: number): void;
   /** The peer hung up or the socket failed (pending RDHUP/HUP/ERR), even before EOF is read. */
   socketPeerGone(h: NativeHandle): boolean;
   handleClose(h: NativeHandle): void;

@@ -29,7 +29,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define READ_BUF (256 * 1024)
@@ -48,6 +50,7 @@ typedef struct {
   int events;
   char *buf;           /* READ_BUF bytes of the JS readBuffer, kept alive by buf_ref */
   napi_ref buf_ref;
+  int64_t poll_ns;     /* > 0: after answering, poll this long for the next request */
 } sock_t;
 
 static void sock_free_extra(nvu_handle *h) {
@@ -145,12 +148,36 @@ static ssize_t read_once(sock_t *s, char *dst, size_t cap, int *fds, int *nfds, 
   return n;
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Poll mode (socketSetPoll, `serve --poll-us`): nothing was queued after a delivery (whose
+ * reply JS has sent by now): keep trying for up to poll_ns before going back to sleep in the
+ * event loop, as SPDK's vfio-user target does in poll mode. A peer on another CPU then finds
+ * us awake instead of paying a wake-up per request. sched_yield() between tries lets a peer
+ * on this CPU run. Bounded by READS_PER_EVENT deliveries per event like any drain.
+ */
+static ssize_t poll_once(sock_t *s, int *fds, int *nfds, stop_t *st) {
+  int64_t deadline = now_ns() + s->poll_ns;
+  ssize_t n;
+  do {
+    sched_yield();
+    n = read_once(s, s->buf, READ_BUF, fds, nfds, st);
+  } while (n < 0 && st->err == 0 && now_ns() < deadline);
+  return n;
+}
+
 static void drain(sock_t *s) {
   int fds[MAX_RECV_FDS];
   for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
     int nfds = 0;
     stop_t st, st2 = {0, NULL};
     ssize_t n = read_once(s, s->buf, READ_BUF, fds, &nfds, &st);
+    if (n < 0 && st.err == 0 && i > 0 && s->poll_ns > 0) n = poll_once(s, fds, &nfds, &st);
     if (n < 0) return report_stop(s, &st);
     napi_env env = s->h.env;
     napi_handle_scope scope;
@@ -186,7 +213,7 @@ static void drain(sock_t *s) {
     nvu_handle_call(&s->h, 3, argv);
     napi_close_handle_scope(env, scope);
     if (st2.err != 0) return report_stop(s, &st2); /* after the data that came before it */
-    if (n < READ_BUF && nfds == 0) {
+    if (n < READ_BUF && nfds == 0 && s->poll_ns == 0) {
       /* Probably drained; one more recvmsg would usually just say EAGAIN. Let the poll decide. */
       return;
     }
@@ -348,6 +375,20 @@ static napi_value socket_set_want_write(napi_env env, napi_callback_info info) {
   return set_flag(env, info, true);
 }
 
+/* socketSetPoll(handle, us): poll mode (see poll_once); 0 turns it off. */
+static napi_value socket_set_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = (sock_t *)nvu_handle_from(env, argv[0]);
+  if (!s) return NULL;
+  int32_t us;
+  if (!nvu_get_int(env, argv[1], &us, "us")) return NULL;
+  if (us < 0 || us > 1000000) return nvu_throw_errno(env, EINVAL, "socketSetPoll (0..1000000 us)");
+  s->poll_ns = (int64_t)us * 1000;
+  return nvu_undefined(env);
+}
+
 /* socketPeerGone(handle) → true when the peer has hung up or the socket failed (POLLRDHUP,
  * POLLHUP, POLLERR pending), even if unread data is still queued in front of the EOF. Asks
  * the kernel directly, so it knows before the event loop has delivered the EOF. */
@@ -386,6 +427,7 @@ napi_value nvu_init_socket(napi_env env, napi_value exports) {
   nvu_export(env, exports, "socketSetReading", socket_set_reading);
   nvu_export(env, exports, "socketSetWantWrite", socket_set_want_write);
   nvu_export(env, exports, "socketPeerGone", socket_peer_gone);
+  nvu_export(env, exports, "socketSetPoll", socket_set_poll);
   nvu_export(env, exports, "handleClose", handle_close);
   return exports;
 }

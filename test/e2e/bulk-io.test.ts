@@ -77,6 +77,17 @@ describe('bulk REGION_READ / REGION_WRITE of device memory', () => {
     await s.server.endpoint.idle();
   });
 
+  it('1 MiB writes one after another (the reader reusing its store) and pipelined each land whole', async () => {
+    const c = await s.attach();
+    for (const k of [50, 51, 52]) assert.equal(await c.regionWrite(BAR4, k * MiB, pattern(k)), MiB);
+    const burst = [53, 54, 55, 56].map((k) => c.regionWrite(BAR4, k * MiB, pattern(k)));
+    for (const n of await Promise.all(burst)) assert.equal(n, MiB);
+    for (const k of [50, 51, 52, 53, 54, 55, 56])
+      sameBytes(await c.regionRead(BAR4, k * MiB, MiB), pattern(k), `block ${k}`);
+    c.close();
+    await s.server.endpoint.idle();
+  });
+
   it('a 1 MiB read that ends in the padding gets memory, then 0xFF, and only what was asked', async () => {
     const c = await s.attach();
     const info = await c.regionInfo(BAR4);

@@ -188,3 +188,62 @@ describe('FrameReader', () => {
     });
   });
 });
+
+describe('FrameReader: transient chunks and store recycling', () => {
+  const big = (id: number, fill: number) =>
+    encodeRegionWrite(id, 4, 0n, new Uint8Array(256 * 1024).fill(fill));
+
+  it('a transient chunk can be overwritten after push: no payload refers to it', () => {
+    const r = new FrameReader();
+    const chunk = Buffer.from(concat([encodeDeviceGetInfo(1), encodeRegionRead(2, 7, 0n, 4)]));
+    const evs = r.push(chunk, [], true);
+    const before = summary(evs);
+    chunk.fill(0xee);
+    assert.deepEqual(summary(evs), before);
+  });
+
+  it('a large frame completed in a transient chunk is copied out too', () => {
+    const r = new FrameReader();
+    const chunk = Buffer.from(big(3, 0x5a));
+    const [ev] = r.push(chunk, [], true);
+    assert.ok(ev?.kind === 'frame');
+    chunk.fill(0);
+    assert.ok(ev.payload.subarray(16).every((v) => v === 0x5a));
+  });
+
+  it('recycle() gives the store a large payload took back, so the next one is assembled in it', () => {
+    const r = new FrameReader();
+    const one = (id: number, fill: number) => {
+      const m = big(id, fill);
+      r.push(m.subarray(0, 1000));
+      const [ev] = r.push(m.subarray(1000));
+      assert.ok(ev?.kind === 'frame');
+      assert.ok(ev.payload.subarray(16).every((v) => v === fill));
+      return ev.payload;
+    };
+    const first = one(1, 1);
+    const second = one(2, 2);
+    assert.notEqual(second.buffer, first.buffer, 'without recycle: a fresh store');
+    r.recycle(second);
+    const third = one(3, 3);
+    assert.equal(third.buffer, second.buffer, 'after recycle: the same store');
+  });
+
+  it('recycle() of a payload the reader did not hand out under its store changes nothing', () => {
+    const r = new FrameReader();
+    const m = big(1, 9);
+    r.push(m.subarray(0, 10));
+    const [ev] = r.push(m.subarray(10));
+    assert.ok(ev?.kind === 'frame');
+    r.recycle(new Uint8Array(ev.payload.length));
+    const m2 = big(2, 8);
+    r.push(m2.subarray(0, 10));
+    const [ev2] = r.push(m2.subarray(10));
+    assert.ok(ev2?.kind === 'frame');
+    assert.notEqual(ev2.payload.buffer, ev.payload.buffer);
+    assert.ok(
+      ev.payload.subarray(16).every((v) => v === 9),
+      'the first payload is intact',
+    );
+  });
+});

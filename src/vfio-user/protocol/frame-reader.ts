@@ -16,6 +16,11 @@
  *   inside one chunk (zero copy): the caller must not reuse a chunk's memory after pushing it.
  *   A frame assembled from several chunks is copied out of the reader's store when small; a
  *   large one (≥ 64 KiB) takes the store with it and the reader starts a new one.
+ * - A chunk pushed as `transient` (memory the caller reuses at once, e.g. the socket's read
+ *   buffer) is copied into the store first, so nothing handed out refers to it.
+ * - recycle(payload): the caller is done with every frame of the store a large payload took
+ *   (nothing refers to that memory any more); the reader takes the store back instead of
+ *   growing a new one — a stream of 1 MiB writes then assembles in one buffer.
  */
 import { Errno } from '../../uapi/errno.js';
 import { HEADER_SIZE, HeaderFlags } from './constants.js';
@@ -61,6 +66,8 @@ export class FrameReader {
   private base = 0;
   private pendingFds: PendingFds[] = [];
   private failure: ProtocolError | null = null;
+  /** The store last handed out under a large payload (see recycle). */
+  private given: Uint8Array | null = null;
 
   constructor(options: FrameReaderOptions = {}) {
     const max = options.maxMessageSize ?? MAX_MSG_SIZE;
@@ -90,7 +97,20 @@ export class FrameReader {
     return fds;
   }
 
-  push(chunk: Uint8Array, fds: readonly number[] = []): ReadEvent[] {
+  /**
+   * The caller is done with `payload` and every other frame handed out of the same store:
+   * if that was the store a large payload took, the reader reuses it.
+   */
+  recycle(payload: Uint8Array): void {
+    const g = this.given;
+    if (!g || payload.buffer !== g.buffer) return;
+    this.given = null;
+    if (this.store.length >= g.length) return;
+    g.set(this.store.subarray(0, this.len));
+    this.store = g;
+  }
+
+  push(chunk: Uint8Array, fds: readonly number[] = [], transient = false): ReadEvent[] {
     if (this.failure) {
       const error = new ProtocolError(
         'ERR_READER_FAILED',
@@ -108,7 +128,7 @@ export class FrameReader {
     if (chunk.length === 0) return [];
     // Parse straight from the caller's chunk when nothing is pending (zero copy), else append.
     let buf = chunk;
-    if (this.len > 0) {
+    if (this.len > 0 || transient) {
       this.reserve(this.len + chunk.length);
       this.store.set(chunk, this.len);
       this.len += chunk.length;
@@ -173,6 +193,7 @@ export class FrameReader {
     this.base += off;
     const rest = buf.length - off;
     if (storeGiven) {
+      this.given = this.store;
       this.store = new Uint8Array(0);
       this.len = 0;
       if (rest > 0) {

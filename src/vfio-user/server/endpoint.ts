@@ -23,12 +23,16 @@
  *   flushed first (bounded by a short grace period), then the connection is dropped;
  * - each client has its own reply memory, and each reply is sent before the next message is
  *   handled: the zero-copy read path relies on both (read-path.ts states its invariants);
+ * - chunks are taken as transient (views of the socket's read buffer; the reader copies what
+ *   it keeps), and after a synchronous REGION_WRITE with nothing else queued the reader gets
+ *   its store back (FrameReader.recycle): a stream of 1 MiB writes allocates nothing;
  * - when a client goes (cleanly or mid-message) its DMA maps and IRQ fds are dropped
  *   (session.close → device.close, which resets the function as the kernel does at
  *   release); device memory is kept; the next client may attach.
  */
 import type { VfioDevice } from '../../vfio/device.js';
 import {
+  Command,
   Errno,
   encodeErrorReply,
   FrameReader,
@@ -72,6 +76,8 @@ export interface EndpointOptions {
   handshakeMs?: number;
   /** How long a reply before a forced close may take to flush (ms, default 1000). */
   closeGraceMs?: number;
+  /** Poll mode: after answering, poll the client's socket this long before sleeping (µs, 0). */
+  pollUs?: number;
 }
 
 interface Attached {
@@ -256,6 +262,7 @@ export class ServerEndpoint {
 
   private attach(conn: Connection): void {
     this.served++;
+    if (this.options.pollUs) conn.setPollUs?.(this.options.pollUs);
     // The kernel opens the device fd when a VMM attaches: function reset, fake BARs zeroed.
     let opened: ReturnType<VfioDevice['open']>;
     try {
@@ -302,15 +309,19 @@ export class ServerEndpoint {
       );
     }
     this.log('info', 'client attached');
-    conn.onData((chunk, fds) => {
-      for (const ev of reader.push(chunk, fds)) {
-        if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
-        a.queue.push(ev);
-      }
-      if (reader.bufferedBytes === 0) a.partialSince = 0;
-      else if (a.partialSince === 0) a.partialSince = Date.now();
-      this.pump(a);
-    });
+    // Transient chunks (views of the socket's read buffer): the reader copies what it keeps.
+    conn.onData(
+      (chunk, fds) => {
+        for (const ev of reader.push(chunk, fds, true)) {
+          if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
+          a.queue.push(ev);
+        }
+        if (reader.bufferedBytes === 0) a.partialSince = 0;
+        else if (a.partialSince === 0) a.partialSince = Date.now();
+        this.pump(a);
+      },
+      { transient: true },
+    );
     conn.onDrain(() => {
       if (!a.closing) this.pump(a);
     });
@@ -377,6 +388,14 @@ export class ServerEndpoint {
           break;
         }
         this.deliver(a, result);
+        // A REGION_WRITE's data is consumed once its handler returns (the device copies it):
+        // with nothing else queued, no frame refers to the reader's store any more.
+        if (
+          a.queue.length === 0 &&
+          ev.kind === 'frame' &&
+          ev.header.command === Command.REGION_WRITE
+        )
+          a.reader.recycle(ev.payload);
       }
     }
     if (a.closing || a.conn.closed) return;

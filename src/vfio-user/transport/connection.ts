@@ -35,6 +35,8 @@ export class UnixConnection implements Connection {
   private queue: Pending[] = [];
   private queued = 0;
   private queuedFds = 0;
+  /** Whether every data handler takes transient chunks (views of readBuffer). */
+  private allTransient = true;
   /** Where the addon lands small reads; their bytes are copied out at once (see onEvent). */
   private readonly readBuffer = Buffer.allocUnsafeSlow(SOCKET_READ_BUFFER);
   private closeError: Error | undefined;
@@ -58,8 +60,9 @@ export class UnixConnection implements Connection {
     return this.queuedFds;
   }
 
-  onData(handler: DataHandler): void {
+  onData(handler: DataHandler, opts?: { transient?: boolean }): void {
     this.dataHandlers.push(handler);
+    if (!opts?.transient) this.allTransient = false;
     const early = this.early;
     if (early) {
       this.early = null;
@@ -82,6 +85,11 @@ export class UnixConnection implements Connection {
 
   resume(): void {
     if (this.handle) native().socketSetReading(this.handle, true);
+  }
+
+  /** Poll mode (`serve --poll-us`): after answering, poll up to `us` µs before sleeping. */
+  setPollUs(us: number): void {
+    if (this.handle) native().socketSetPoll(this.handle, us);
   }
 
   peerGone(): boolean {
@@ -166,7 +174,10 @@ export class UnixConnection implements Connection {
   private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | number | Error, fds?: number[]): void {
     switch (kind) {
       case 0:
-        this.deliver(typeof a === 'number' ? this.takeRead(a) : (a as Buffer), fds ?? []);
+        if (typeof a !== 'number') this.deliver(a as Buffer, fds ?? []);
+        else if (this.allTransient && !this.early && this.dataHandlers.length > 0)
+          this.deliver(this.readBuffer.subarray(0, a), fds ?? []);
+        else this.deliver(this.takeRead(a), fds ?? []);
         return;
       case 1:
         this.flush();
@@ -182,7 +193,8 @@ export class UnixConnection implements Connection {
 
   /**
    * The n bytes the addon read into readBuffer, as a chunk of our own: readBuffer is reused
-   * by the next read, and a chunk's frames may be held (queued, or as data) after delivery.
+   * by the next read, and a chunk's frames may be held (queued, or as data) after delivery
+   * (unless every handler said `transient`: then they get a view of readBuffer itself).
    * Buffer.allocUnsafe takes small chunks from Node's pool: no allocation per request.
    */
   private takeRead(n: number): Buffer {

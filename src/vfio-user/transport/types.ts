@@ -14,7 +14,11 @@ export interface SendOptions {
 
 export interface Connection {
   /** Called for each chunk read, with the fds that arrived with it (possibly none). */
-  onData(handler: (chunk: Buffer, fds: number[]) => void): void;
+  /**
+   * Chunks as they arrive. With `transient`, a chunk may be a view of memory the transport
+   * reuses as soon as the handler returns: the handler copies what it keeps.
+   */
+  onData(handler: (chunk: Buffer, fds: number[]) => void, opts?: { transient?: boolean }): void;
   /** Called once when the peer hangs up, on a socket error, or after close(). */
   onClose(handler: (error?: Error) => void): void;
   /**
@@ -39,6 +43,11 @@ export interface Connection {
    * hang-up is seen before its EOF has been read and delivered.
    */
   peerGone(): boolean;
+  /**
+   * Poll mode (optional; the native socket has it): after a delivery, keep reading for up
+   * to `us` µs before sleeping in the event loop. 0 turns it off.
+   */
+  setPollUs?(us: number): void;
   /** Close the socket; pending output is discarded. Idempotent. */
   close(): void;
   readonly closed: boolean;
