@@ -14,6 +14,7 @@ import {
   type KernelBand,
   type MsePolicy,
 } from '../nvgrace/index.js';
+import { cxlMemActiveTimeoutMs } from '../pci/cxl-dvsec.js';
 import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
 import { labelRegion, servedRegion } from './region-labels.js';
@@ -28,6 +29,8 @@ export interface DeviceOptions {
   /** When --memory-file data is flushed: after every write, or at shutdown (default). */
   sync?: 'always' | 'shutdown';
   readyDelayMs?: number;
+  /** blackwell-next: Memory_Active_Timeout in seconds (1, 4, 16, 64 or 256) instead of 16. */
+  cxlTimeoutS?: number;
   resetDurationMs?: number;
   /** ACPI gpu-mem-size: 'present' (default), 'absent' or 'zero' (both make the driver fall back to plain vfio-pci). */
   acpi?: 'present' | 'absent' | 'zero';
@@ -38,6 +41,9 @@ export interface DeviceOptions {
   /** Appended to the memfd's name (e.g. "gpu1"), so each GPU's memory is told apart in /proc. */
   memoryLabel?: string;
 }
+
+/** Memory_Active_Timeout codes 000b..100b in seconds (cxlMemActiveTimeoutMs / 1000). */
+export const CXL_TIMEOUT_SECONDS = [0, 1, 2, 3, 4].map((c) => cxlMemActiveTimeoutMs(c) / 1000);
 
 export interface BarSummary {
   /** Region index (0..5 for BARs, ≥ 9 for a device-specific region). */
@@ -88,6 +94,9 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       memory,
       clock: systemClock,
       readyDelayMs: opts.readyDelayMs ?? 0,
+      ...(opts.cxlTimeoutS !== undefined
+        ? { cxlMemActiveTimeoutField: CXL_TIMEOUT_SECONDS.indexOf(opts.cxlTimeoutS) }
+        : {}),
       resetDurationMs: opts.resetDurationMs ?? 0,
       acpiMemSize: opts.acpi === 'absent' ? null : opts.acpi === 'zero' ? 0 : undefined,
     });

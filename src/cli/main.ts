@@ -22,6 +22,7 @@ import { VfioError } from '../vfio/errors.js';
 import { ClientError, DeviceBusyError } from '../vfio-user/client/client.js';
 import { ProtocolError, RemoteError } from '../vfio-user/protocol/errors.js';
 import { TransportError } from '../vfio-user/transport/errors.js';
+import { CXL_TIMEOUT_SECONDS } from './build-device.js';
 import { CliError } from './errors.js';
 import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
@@ -143,6 +144,18 @@ function buildProgram(out: (s: string) => void): Command {
       intArg('--ready-delay'),
       0,
     )
+    .addOption(
+      new Option(
+        '--cxl-timeout <s>',
+        `blackwell-next: Memory_Active_Timeout its CXL DVSEC reports, seconds (${CXL_TIMEOUT_SECONDS.join(', ')}; default 16)`,
+      ).argParser((v: string): number => {
+        const n = Number(v);
+        if (!CXL_TIMEOUT_SECONDS.includes(n)) {
+          throw new InvalidArgumentError(`must be one of ${CXL_TIMEOUT_SECONDS.join(', ')}`);
+        }
+        return n;
+      }),
+    )
     .option(
       '--reset-duration <ms>',
       'how long a reset lasts (memory reads all-ones meanwhile)',
@@ -200,6 +213,7 @@ function buildProgram(out: (s: string) => void): Command {
           readyDelayMs: o.readyDelay,
           resetDurationMs: o.resetDuration,
           acpi: o.acpi,
+          ...(o.cxlTimeout !== undefined ? { cxlTimeoutS: o.cxlTimeout } : {}),
           mse: o.mse,
           layout: o.layout,
           guestMemory: o.guestMemory,

@@ -43,6 +43,8 @@ export interface CreateCardOptions {
   serialNumber?: bigint;
   /** CXL parts: time after power-on / each reset until MEM_INFO_VALID; default 0. */
   cxlInfoValidDelayMs?: number;
+  /** CXL parts: the Memory_Active_Timeout code (0..7) instead of the profile's. */
+  cxlMemActiveTimeoutField?: number;
 }
 
 function checkMs(name: string, v: number | undefined): number {
@@ -54,8 +56,17 @@ function checkMs(name: string, v: number | undefined): number {
 }
 
 export function createCard(opts: CreateCardOptions): GraceCard {
-  const profile =
+  const base =
     typeof opts.profile === 'object' ? opts.profile : getProfile(opts.profile ?? DEFAULT_PROFILE);
+  const code = opts.cxlMemActiveTimeoutField;
+  if (code !== undefined && (!Number.isInteger(code) || code < 0 || code > 7)) {
+    throw new RangeError(`Memory_Active_Timeout code must be 0..7, got ${code}`);
+  }
+  if (code !== undefined && !base.cxlDvsec) {
+    throw new RangeError(`profile ${base.name} has no CXL Device DVSEC to carry a timeout`);
+  }
+  const profile: CardProfile =
+    code === undefined ? base : { ...base, cxlDvsec: { memActiveTimeoutField: code } };
   const memSize = opts.memSize ?? profile.memSize;
   if (!Number.isSafeInteger(memSize) || memSize <= 0) {
     throw new RangeError(`memory size must be a positive whole number of bytes, got ${memSize}`);

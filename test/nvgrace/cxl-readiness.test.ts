@@ -32,6 +32,7 @@ async function probe(
     kernel?: KernelBand;
     readyDelayMs?: number;
     cxlInfoValidDelayMs?: number;
+    timeoutField?: number;
     hook?: Parameters<ReturnType<typeof createCard>['setReadinessHook']>[0];
   },
   runMs = 400_000,
@@ -42,6 +43,7 @@ async function probe(
     clock,
     readyDelayMs: opts.readyDelayMs ?? 0,
     cxlInfoValidDelayMs: opts.cxlInfoValidDelayMs ?? 0,
+    ...(opts.timeoutField !== undefined ? { cxlMemActiveTimeoutField: opts.timeoutField } : {}),
   });
   if (opts.hook) card.setReadinessHook(opts.hook);
   let settledAt = -1;
@@ -121,6 +123,22 @@ describe('nvgrace_gpu_probe_check_device_ready() on band 7.2', () => {
     // MEM_INFO_VALID seen at t=0 → deadline 16 s; the check at 17 s is past it.
     assert.equal(r.settledAt, 17_000);
   });
+
+  for (const [field, ms] of [
+    [0, 1000],
+    [1, 4000],
+    [3, 64_000],
+    [4, 256_000],
+  ] as const) {
+    it(`Memory_Active_Timeout ${field.toString(2).padStart(3, '0')}b: ready just inside ${ms} ms probes, never ready fails ETIME at the first poll past it`, async () => {
+      const ok = await probe({ timeoutField: field, readyDelayMs: ms });
+      assert.ok(ok.dev, String(ok.err));
+      assert.equal(ok.settledAt, ms);
+      const late = await probe({ timeoutField: field, readyDelayMs: 10 ** 9 });
+      assert.ok(isErrno(Errno.ETIME)(late.err), String(late.err));
+      assert.equal(late.settledAt, ms + 1000);
+    });
+  }
 
   it('fails ETIME when MEM_INFO_VALID is not seen within 1 s (two-phase wait, phase one)', async () => {
     const r = await probe({ cxlInfoValidDelayMs: 5000, readyDelayMs: 5000 });
