@@ -289,6 +289,8 @@ export class IrqController {
     }
     if (flags & IrqSetFlags.DATA_EVENTFD) {
       const fresh = this.mode === 'none';
+      // vfio_msi_enable(start + count): pci_alloc_irq_vectors(pdev, 1, 0) is -ERANGE.
+      if (fresh && start + count === 0) fail('ERANGE', `${kind} enable with no vectors`);
       if (fresh) this.enableMsi(kind, start + count);
       const sinks = req.sinks ?? [];
       // vfio_msi_set_block: an fd for a vector that was not allocated fails (pci_irq_vector

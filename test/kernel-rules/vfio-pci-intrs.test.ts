@@ -334,3 +334,24 @@ describe('INTx and the virtual INTx-Disable (vfio_basic_config_write, vfio_pci_i
     assert.equal(s.n, 0);
   });
 });
+
+describe('vfio_pci_set_msi_trigger: enabling with DATA_EVENTFD and count 0', () => {
+  it('start 0 count 0 asks vfio_msi_enable for 0 vectors: pci_alloc_irq_vectors → ERANGE, nothing enabled', () => {
+    const { dev, card } = core();
+    for (const index of [MSI, MSIX]) {
+      assert.throws(
+        () => dev.setIrqs({ flags: EVENTFD | TRIGGER, index, start: 0, count: 0, sinks: [] }),
+        errno(Errno.ERANGE),
+      );
+    }
+    assert.equal(card.cfgRead(MSI_FLAGS, 2) & 1, 0);
+    dev.setIrqs({ flags: EVENTFD | TRIGGER, index: MSI, start: 0, count: 1, sinks: [new Sink()] });
+  });
+
+  it('start 3 count 0 enables 3 vectors with no trigger (vfio_msi_enable(start + count))', () => {
+    const { dev, card } = core();
+    dev.setIrqs({ flags: EVENTFD | TRIGGER, index: MSI, start: 3, count: 0, sinks: [] });
+    assert.equal((card.cfgRead(MSI_FLAGS, 2) >> 4) & 7, 2);
+    assert.equal(card.cfgRead(MSI_FLAGS, 2) & 1, 1);
+  });
+});
