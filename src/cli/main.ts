@@ -29,6 +29,7 @@ import { createLogger, LOG_LEVELS } from './log.js';
 import { packageVersion } from './package-version.js';
 import { LIMITS_HELP, startServer } from './serve.js';
 import { parseSize, SizeError } from './size.js';
+import { ACCELS, ARCHES, runVmConfig, VM_FORMATS } from './vm-config/index.js';
 
 const HELP_POINTER = "Try 'nvgrace-user --help' or 'nvgrace-user <command> --help'.";
 
@@ -241,6 +242,38 @@ function buildProgram(out: (s: string) => void): Command {
     .option('--timeout <ms>', 'per-request timeout', intArg('--timeout'), 5000)
     .action(async (socket: string, o) => {
       out(await runInspect(socket, { json: Boolean(o.json), timeoutMs: o.timeout }));
+    });
+
+  program
+    .command('vm-config')
+    .description(
+      'print a launch config attaching the served GPUs as a Grace VM is set up (root port per GPU, 8 Generic Initiator NUMA nodes each, 64-bit window, shared memfd RAM)',
+    )
+    .argument('<socket...>', 'the GPU sockets, in guest order')
+    .addOption(new Option('--arch <arch>', 'guest architecture').choices(ARCHES).default('aarch64'))
+    .addOption(new Option('--accel <accel>', 'accelerator').choices(ACCELS).default('kvm'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(VM_FORMATS).default('shell'),
+    )
+    .option('--memory <size>', 'guest RAM (node 0)', sizeArg, 4 * 2 ** 30)
+    .option('--cpus <n>', 'guest vCPUs (node 0)', intArg('--cpus'), 2)
+    .option(
+      '--timeout <ms>',
+      'per-request timeout while reading each socket',
+      intArg('--timeout'),
+      5000,
+    )
+    .action(async (sockets: string[], o) => {
+      const r = await runVmConfig(sockets, {
+        arch: o.arch,
+        accel: o.accel,
+        format: o.format,
+        memory: o.memory,
+        cpus: o.cpus,
+        timeoutMs: o.timeout,
+      });
+      for (const w of r.warnings) process.stderr.write(`nvgrace-user: warning: ${w}\n`);
+      out(r.text);
     });
 
   program

@@ -24,13 +24,13 @@ export interface QemuCommand {
 
 const GiB = 2 ** 30;
 
-function pow2up(x: number): number {
+export function pow2up(x: number): number {
   let p = 1;
   while (p < x) p *= 2;
   return p;
 }
 
-function qemuSize(bytes: number): string {
+export function qemuSize(bytes: number): string {
   if (bytes % 2 ** 40 === 0) return `${bytes / 2 ** 40}T`;
   if (bytes % GiB === 0) return `${bytes / GiB}G`;
   return `${Math.ceil(bytes / 2 ** 20)}M`;

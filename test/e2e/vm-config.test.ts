@@ -1,0 +1,56 @@
+/**
+ * vm-config over real sockets: it reads what each served GPU is (as inspect does) and the
+ * config follows; a socket nobody serves is a clear error, not a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../src/cli/log.js';
+import { startServer } from '../../src/cli/serve.js';
+import { runVmConfig } from '../../src/cli/vm-config/index.js';
+
+const bin = join(import.meta.dirname, '../../../bin/nvgrace-user');
+
+describe('vm-config reads each served GPU over its socket', () => {
+  it('two gb300 served by one process: both sockets, in order, with 1T root-port windows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
+    const server = await startServer(
+      { profile: 'gb300', kernel: '6.19', gpus: 2, socketDir: dir },
+      createLogger('silent'),
+      () => {},
+    );
+    try {
+      const sockets = server.gpus.gpus.map((g) => g.socketPath!);
+      const r = await runVmConfig(sockets, {
+        arch: 'x86_64',
+        accel: 'tcg',
+        format: 'json',
+        memory: 2 ** 32,
+        cpus: 2,
+        timeoutMs: 5000,
+      });
+      const { args } = JSON.parse(r.text) as { args: string[] };
+      const paths = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a).socket.path);
+      assert.deepEqual(paths, sockets);
+      assert.equal(args.filter((a) => a.endsWith('pref64-reserve=1T')).length, 2);
+      // The inspect connection has gone: each GPU takes its VMM next.
+      for (const g of server.gpus.gpus) await g.endpoint.idle();
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a socket nobody serves exits 2 with E_CONNECT naming it', () => {
+    const r = spawnSync(process.execPath, [bin, 'vm-config', '/tmp/nvgrace-nobody.sock'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /E_CONNECT: cannot connect to \/tmp\/nvgrace-nobody\.sock/);
+    assert.equal(r.stdout, '');
+  });
+});
