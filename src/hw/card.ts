@@ -7,6 +7,7 @@
  * disabled in the *physical* command register or while a reset is in progress.
  */
 import type { Clock } from './clock.js';
+import type { CardFaults } from './faults.js';
 import type { MemoryBacking } from './memory.js';
 
 /** A host BAR resource (what the kernel sees in pdev->resource[i]). */
@@ -85,6 +86,15 @@ export interface Card {
   readonly inReset: boolean;
   /** Current readiness as the BAR0 status registers show it. */
   readiness(): ReadinessState;
+
+  /** Injected faults the card's paths consult (control plane). */
+  readonly faults: CardFaults;
+  /** Milliseconds until the readiness registers read 0xFF (0: now); null while a fault holds them. */
+  readyInMs(): number | null;
+  /** How long the last reset lasts (ms from its start). */
+  readonly lastResetMs: number;
+  /** Log a detected error in AER and Device Status; reports whether it is fatal. */
+  recordAerError(kind: 'correctable' | 'uncorrectable'): { fatal: boolean };
 
   /** Install the handler that receives the card's interrupts (the vfio core's). */
   onInterrupt(handler: ((irq: CardInterrupt) => void) | null): void;

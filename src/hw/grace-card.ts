@@ -11,6 +11,12 @@
  * - Time comes only from the injected Clock: `inReset` lasts resetDurationMs after a reset,
  *   and the readiness registers read 0xFF from readyDelayMs after power-on / the reset's end.
  * - Out-of-range or malformed accesses are programming errors of the caller: RangeError.
+ * - Injected faults (faults.ts) are consulted behind one `faults.any` check: off the bus,
+ *   config reads are all-ones and writes dropped, the function does not decode (BAR and
+ *   memory accesses all-ones / dropped) and a reset reaches nothing; link-down /
+ *   hbm-untrained hold their status register below 0xFF; reset-stall sets how long the next
+ *   resets last. Poison is the driver's business (nvgrace read path); AER errors set the AER
+ *   and Device Status bits the hardware would (PCIe r6.0 §6.2).
  */
 
 import { type ConfigSpace, checkConfigAccess } from '../pci/config-space.js';
@@ -18,8 +24,15 @@ import {
   PCI_COMMAND,
   PCI_COMMAND_MEMORY,
   PCI_D3HOT,
+  PCI_ERR_COR_STATUS,
+  PCI_ERR_UNCOR_SEVER,
+  PCI_ERR_UNCOR_STATUS,
   PCI_EXP_DEVCTL,
   PCI_EXP_DEVCTL_BCR_FLR,
+  PCI_EXP_DEVSTA,
+  PCI_EXP_DEVSTA_CED,
+  PCI_EXP_DEVSTA_FED,
+  PCI_EXP_DEVSTA_NFED,
   PCI_MSI_FLAGS,
   PCI_MSI_MASK_64,
   PCI_MSIX_FLAGS,
@@ -31,6 +44,7 @@ import { Bar0 } from './bar0.js';
 import type { BarResource, Card, CardInterrupt, ReadinessHook, ReadinessState } from './card.js';
 import type { Clock } from './clock.js';
 import { LAYOUT, profileBars } from './config-image.js';
+import { CardFaults } from './faults.js';
 import { InterruptLogic } from './interrupts.js';
 import type { MemoryBacking } from './memory.js';
 import { MsixTable } from './msix-table.js';
@@ -48,6 +62,10 @@ export interface GraceCardParams {
   /** CXL parts: time after power-on / a reset's end until MEM_INFO_VALID is set (default 0). */
   cxlInfoValidDelayMs?: number;
 }
+
+/** AER Correctable Internal Error (COR_STATUS bit 14) and Uncorrectable Internal Error (bit 22). */
+const AER_COR_INTERNAL = 1 << 14;
+const AER_UNCOR_INTERNAL = 1 << 22;
 
 function touches(offset: number, size: number, reg: number, len: number): boolean {
   return reg < offset + size && offset < reg + len;
@@ -70,6 +88,8 @@ export class GraceCard implements Card {
   readonly profile: CardProfile;
   readonly readyDelayMs: number;
   readonly resetDurationMs: number;
+  /** Injected faults (see faults.ts); the paths below check `faults.any` first. */
+  readonly faults: CardFaults;
 
   private readonly powerOn: ConfigSpace;
   private readonly cs: ConfigSpace;
@@ -77,6 +97,7 @@ export class GraceCard implements Card {
   private readonly irq: InterruptLogic;
   private readonly bar0: Bar0;
   private resetEnd: number;
+  private resetStart: number;
   private readyAt: number;
   private readonly cxlInfoValidDelayMs: number;
   /** Config offset of the CXL DVSEC's Range 1 Size Low (live status bits), or -1. */
@@ -98,6 +119,7 @@ export class GraceCard implements Card {
     this.resetDurationMs = p.resetDurationMs;
     this.cxlInfoValidDelayMs = p.cxlInfoValidDelayMs ?? 0;
     this.cxlStatusAt = p.profile.cxlDvsec ? LAYOUT.cxlDvsec + cxlRangeSizeLow(0) : -1;
+    this.faults = new CardFaults(p.memory.size);
     this.irq = new InterruptLogic(this.cs, LAYOUT.msi, LAYOUT.msix, this.msixTable);
     this.bar0 = new Bar0(
       {
@@ -111,6 +133,7 @@ export class GraceCard implements Card {
     );
     const now = this.clock.now();
     this.resetEnd = now;
+    this.resetStart = now;
     this.readyAt = now + this.readyDelayMs;
   }
 
@@ -118,6 +141,9 @@ export class GraceCard implements Card {
 
   cfgRead(offset: number, size: 1 | 2 | 4): number {
     checkConfigAccess(offset, size, this.cfgSize);
+    // Off the bus nothing answers: the root port completes the read with all-ones.
+    if (this.faults.any && this.faults.offBus)
+      return size === 4 ? 0xffffffff : (1 << (size * 8)) - 1;
     if (this.cxlStatusAt >= 0 && touches(offset, size, this.cxlStatusAt, 4)) this.refreshCxl();
     return this.cs.read(offset, size);
   }
@@ -137,6 +163,7 @@ export class GraceCard implements Card {
 
   cfgWrite(offset: number, size: 1 | 2 | 4, value: number): void {
     checkConfigAccess(offset, size, this.cfgSize);
+    if (this.faults.any && this.faults.offBus) return;
     let v = value >>> 0;
     const oldCommand = this.cs.u16(PCI_COMMAND);
 
@@ -174,6 +201,7 @@ export class GraceCard implements Card {
 
   /** True while the function answers memory transactions (MSE set, D0, not in reset). */
   get decoding(): boolean {
+    if (this.faults.any && this.faults.offBus) return false;
     if (this.inReset) return false;
     if ((this.cs.u16(PCI_COMMAND) & PCI_COMMAND_MEMORY) === 0) return false;
     return (this.cs.u8(LAYOUT.pm + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK) !== PCI_D3HOT;
@@ -245,12 +273,20 @@ export class GraceCard implements Card {
   // --- reset and readiness ------------------------------------------------------------
 
   reset(): void {
+    // A card off the bus never sees the reset (the FLR write is lost like any other).
+    if (this.faults.any && this.faults.offBus) return;
     this.cs.copyFrom(this.powerOn);
     this.msixTable.reset();
     this.bar0.reset();
     const now = this.clock.now();
-    this.resetEnd = now + this.resetDurationMs;
+    this.resetStart = now;
+    this.resetEnd = now + (this.faults.resetStallMs ?? this.resetDurationMs);
     this.readyAt = this.resetEnd + this.readyDelayMs;
+  }
+
+  /** How long the last reset lasts in all (ms, from its start). */
+  get lastResetMs(): number {
+    return this.resetEnd - this.resetStart;
   }
 
   get inReset(): boolean {
@@ -268,6 +304,17 @@ export class GraceCard implements Card {
       memInfoValid: cxl && up && now >= this.resetEnd + this.cxlInfoValidDelayMs,
       memActive: cxl && ready,
     };
+    if (this.faults.any) {
+      // Injected faults (faults.ts): the status registers stop reading 0xFF; off the bus
+      // nothing reads as ready.
+      const f = this.faults;
+      if (f.linkDown || f.offBus) state.c2cLinkReady = false;
+      if (f.hbmUntrained || f.offBus) state.hbmTrainingDone = false;
+      if (f.offBus) {
+        state.memInfoValid = false;
+        state.memActive = false;
+      }
+    }
     return this.readinessHook ? this.readinessHook(state) : state;
   }
 
@@ -278,6 +325,44 @@ export class GraceCard implements Card {
    */
   setReadinessHook(hook: ReadinessHook | null): void {
     this.readinessHook = hook;
+  }
+
+  /** Milliseconds until both readiness registers read 0xFF (0: now); null while a fault holds them. */
+  readyInMs(): number | null {
+    const f = this.faults;
+    if (f.any && (f.linkDown || f.hbmUntrained || f.offBus)) return null;
+    return Math.max(0, this.readyAt - this.clock.now());
+  }
+
+  /**
+   * The card detected an error and logged it in its AER capability and Device Status, as a
+   * PCIe function does (PCIe r6.0 §6.2.3.2): a correctable one sets COR_STATUS and DevSta.CED;
+   * an uncorrectable one sets UNCOR_STATUS and DevSta.FED or NFED by its severity bit.
+   * Returns whether the error is fatal. Signalling the host is the caller's (ERR irq).
+   */
+  recordAerError(kind: 'correctable' | 'uncorrectable'): { fatal: boolean } {
+    if (this.faults.any && this.faults.offBus) return { fatal: kind === 'uncorrectable' };
+    const devsta = LAYOUT.pcie + PCI_EXP_DEVSTA;
+    const aer = LAYOUT.aer;
+    if (kind === 'correctable') {
+      this.cs.setU32(
+        aer + PCI_ERR_COR_STATUS,
+        this.cs.u32(aer + PCI_ERR_COR_STATUS) | AER_COR_INTERNAL,
+      );
+      this.cs.set(devsta, 2, this.cs.u16(devsta) | PCI_EXP_DEVSTA_CED);
+      return { fatal: false };
+    }
+    const fatal = (this.cs.u32(aer + PCI_ERR_UNCOR_SEVER) & AER_UNCOR_INTERNAL) !== 0;
+    this.cs.setU32(
+      aer + PCI_ERR_UNCOR_STATUS,
+      this.cs.u32(aer + PCI_ERR_UNCOR_STATUS) | AER_UNCOR_INTERNAL,
+    );
+    this.cs.set(
+      devsta,
+      2,
+      this.cs.u16(devsta) | (fatal ? PCI_EXP_DEVSTA_FED : PCI_EXP_DEVSTA_NFED),
+    );
+    return { fatal };
   }
 
   onInterrupt(handler: ((irq: CardInterrupt) => void) | null): void {

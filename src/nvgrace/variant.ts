@@ -27,6 +27,11 @@
  * - Layout 'vendor-region' (vendor-region.ts): regions 4 (and on Hopper 2) are masked — size
  *   0, config BAR reads 0 and absorbs writes, read/write EINVAL — and the memory is region 9.
  * - IOEVENTFD → ENOTTY for every region.
+ * - Poisoned device memory (control-plane fault, the 7.0 driver's memory-failure handling):
+ *   a trapped read that touches a poisoned range fails EFAULT — nvgrace_gpu_map_and_read()
+ *   copies from the memremap'd memory with copy_to_user(), whose consumption of poison is a
+ *   failed copy (-EFAULT) with arm64's machine-check-safe uaccess; writes go through (a
+ *   store does not consume poison). Large reads of a poisoned card are never served in place.
  */
 import type { Card } from '../hw/card.js';
 import { PciRegion, type RegionInfo, RegionInfoFlags } from '../uapi/vfio.js';
@@ -66,7 +71,8 @@ export class NvgraceDevice implements VfioDevice {
   readonly policies: Readonly<ReviewPolicies>;
   /** CXL Device DVSEC offset when readiness goes through it (≥7.2), else null. */
   readonly cxlDvsec: number | null;
-  private readonly core: VfioPciDevice;
+  /** The vfio-pci core under the variant (host-side operations: reset, REQ, AER). */
+  readonly core: VfioPciDevice;
   private readonly card: Card;
   private readonly usemem: FakeBarReg;
   private readonly resmem: FakeBarReg | null;
@@ -259,6 +265,10 @@ export class NvgraceDevice implements VfioDevice {
   private memRead(r: MemRegion, offset: number, target: Uint8Array, n: number): number {
     if (n === 0) return 0;
     const inMem = Math.max(0, Math.min(n, r.memlength - offset));
+    const faults = this.card.faults;
+    if (faults.any && inMem > 0 && faults.isPoisoned(r.devOffset + offset, inMem)) {
+      fail('EFAULT', `read at 0x${offset.toString(16)} (+${inMem}) touches poisoned device memory`);
+    }
     // The common case (a whole buffer in device memory) takes no subarray and no fill.
     if (inMem === target.length) {
       this.card.memRead(r.devOffset + offset, target);
@@ -307,6 +317,7 @@ export class NvgraceDevice implements VfioDevice {
     const f = this.fake(index);
     // Not device memory, the ≥6.19 gate is armed, or mse 'honour' may have to refuse it.
     if (!f || this.resetDone || (this.honourMse && !this.core.memoryEnabled)) return null;
+    if (this.card.faults.any) return null; // poison and fault checks live on the readInto path
     const r = f.region;
     if (!Number.isSafeInteger(offset) || offset < 0 || length <= 0) return null;
     if (offset + length > r.memlength) return null; // clipping or 0xFF padding: readInto

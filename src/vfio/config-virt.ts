@@ -37,6 +37,8 @@ export class VirtualConfig {
   private vconfig: Uint8Array;
   private map: ConfigMap;
   private barDirty = true;
+  /** The last power state read from hardware (the kernel's pdev->current_state). */
+  private powerState = 0;
   private virqDisabled = false;
 
   constructor(
@@ -81,8 +83,11 @@ export class VirtualConfig {
     if ((this.v(C.PCI_COMMAND, 2) & C.PCI_COMMAND_MEMORY) === 0) return false;
     const pm = this.map.caps.get(C.PCI_CAP_ID_PM);
     if (pm === undefined) return true;
-    const state = this.card.cfgRead(pm + C.PCI_PM_CTRL, 2) & C.PCI_PM_CTRL_STATE_MASK;
-    return state < C.PCI_D3HOT;
+    // The kernel tests its cached pdev->current_state: a function that stopped answering
+    // (config reads all-ones, e.g. off the bus) leaves the last known state in place.
+    const raw = this.card.cfgRead(pm + C.PCI_PM_CTRL, 2);
+    if (raw !== 0xffff) this.powerState = raw & C.PCI_PM_CTRL_STATE_MASK;
+    return this.powerState < C.PCI_D3HOT;
   }
 
   /** The command register as vconfig remembers it (MSE/IO/INTx-Disable are the user's). */

@@ -37,7 +37,8 @@ import { IrqInfoFlags, IrqSetFlags, PciIrq } from '../uapi/vfio.js';
 import type { IrqInfo, IrqSink, SetIrqsRequest } from './device.js';
 import { fail } from './errors.js';
 
-type Mode = 'none' | 'intx' | 'msi' | 'msix';
+export type IrqMode = 'none' | 'intx' | 'msi' | 'msix';
+type Mode = IrqMode;
 
 export interface IrqLayout {
   intxPin: () => number;
@@ -63,6 +64,8 @@ export class IrqController {
   private qmax = 0;
   private err: IrqSink | null = null;
   private req: IrqSink | null = null;
+  /** Told when the interrupt mode or its vector count changes (control-plane events). */
+  onModeChange: ((mode: IrqMode, vectors: number) => void) | null = null;
 
   constructor(
     private readonly card: Card,
@@ -72,6 +75,57 @@ export class IrqController {
   /** Install the card handler (device open). */
   attach(): void {
     this.card.onInterrupt((irq) => this.deliver(irq));
+  }
+
+  /** The active interrupt mode. */
+  get activeMode(): IrqMode {
+    return this.mode;
+  }
+
+  /** Vectors enabled in the active mode (INTx: 1, none: 0). */
+  get activeVectors(): number {
+    if (this.mode === 'intx') return 1;
+    return this.vectors.length;
+  }
+
+  /** Whether the user registered an eventfd for ERR (3) or REQ (4). */
+  hasContextSink(index: number): boolean {
+    return (index === PciIrq.ERR ? this.err : this.req) !== null;
+  }
+
+  /**
+   * Signal the user's eventfd for `index`/`vector` from the host side, as the kernel does for
+   * ERR (vfio_pci_core_aer_err_detected) and REQ (vfio_pci_core_request), and as a loopback
+   * TRIGGER does for INTx/MSI/MSI-X. INTx honours its mask (vfio_send_intx_eventfd only
+   * fires while unmasked, then automasks). Returns false when nothing was signalled (index
+   * not active, vector without an eventfd, INTx masked).
+   */
+  signal(index: number, vector: number): boolean {
+    let sink: IrqSink | null | undefined = null;
+    if (index === PciIrq.ERR) sink = vector === 0 ? this.err : null;
+    else if (index === PciIrq.REQ) sink = vector === 0 ? this.req : null;
+    else if (index === PciIrq.INTX) {
+      if (this.mode !== 'intx' || vector !== 0 || this.intxIsMasked) return false;
+      sink = this.intxTrigger;
+      if (sink) {
+        sink.signal();
+        this.intxMasked = true;
+        this.syncIntxHw();
+        return true;
+      }
+      return false;
+    } else if (index === PciIrq.MSI || index === PciIrq.MSIX) {
+      const kind = index === PciIrq.MSI ? 'msi' : 'msix';
+      if (this.mode !== kind) return false;
+      sink = this.vectors[vector];
+    }
+    if (!sink) return false;
+    sink.signal();
+    return true;
+  }
+
+  private modeChanged(): void {
+    this.onModeChange?.(this.mode, this.activeVectors);
   }
 
   get msiActive(): boolean {
@@ -267,6 +321,9 @@ export class IrqController {
         this.mode = 'intx';
         // vfio_intx_enable: the initial mask is the virtual INTx-Disable.
         this.intxMasked = this.virqDisabled;
+        this.syncIntxHw();
+        this.modeChanged();
+        return;
       }
       this.syncIntxHw();
       return;
@@ -330,6 +387,7 @@ export class IrqController {
     // vfio_msi_enable: msi_qmax = fls(nvec * 2 - 1) - 1, i.e. ceil(log2(nvec)).
     if (kind === 'msi') this.qmax = Math.ceil(Math.log2(nvec));
     this.programHw();
+    this.modeChanged();
   }
 
   /** Allocated MSI vectors (2^MME) as a mask-bits value (msi_multi_mask). */
@@ -473,6 +531,7 @@ export class IrqController {
 
   /** Tear down the active mode (hardware back to masked/disabled), closing its sinks. */
   disableAll(): void {
+    const was = this.mode;
     this.disableHw();
     for (const s of this.vectors) s?.close();
     this.vectors = [];
@@ -482,6 +541,7 @@ export class IrqController {
     this.replaceIntxUnmask(null);
     this.intxMasked = false;
     this.mode = 'none';
+    if (was !== 'none') this.modeChanged();
   }
 
   /** Device close: everything torn down, every sink closed, handler removed. */

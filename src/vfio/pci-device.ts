@@ -16,6 +16,11 @@
  *   vconfig copied from hardware (so the virtual MSE starts 1). close: IRQs torn down, sinks
  *   closed, function reset (the kernel's release path).
  * - reset (VFIO_DEVICE_RESET): card.reset(), vconfig kept, interrupt programming restored.
+ * - Host side (control plane): hostReset is a reset the host starts (sysfs reset →
+ *   pci_reset_function), the same save/reset/restore as an FLR; requestRelease signals REQ
+ *   (vfio_pci_core_request); reportAer logs the error in the card and, for an uncorrectable
+ *   one, signals ERR (vfio_pci_core_aer_err_detected; correctable errors never reach the
+ *   driver's error_detected).
  */
 import type { Card } from '../hw/card.js';
 import * as C from '../pci/constants.js';
@@ -40,6 +45,12 @@ import { IrqController } from './irqs.js';
 import { buildRegionInfo } from './region-info.js';
 import { saveConfigState } from './saved-state.js';
 
+/** Who started a function reset (control-plane events). */
+export type ResetCause = 'open' | 'vmm' | 'flr' | 'host' | 'release';
+
+/** Told about every function reset the core performs. */
+export type ResetObserver = (cause: ResetCause, durationMs: number) => void;
+
 export interface VfioPciDeviceOptions {
   /** Device name for logs; default "vfio-pci VVVV:DDDD". */
   name?: string;
@@ -58,6 +69,10 @@ export class VfioPciDevice implements VfioDevice {
   private dma: DmaSpace | null = null;
   /** Called after every function reset the core performs (open, ioctl, FLR via config). */
   onReset: (() => void) | null = null;
+  /** Told about each reset, with its cause and how long the card stays in reset. */
+  resetObserver: ResetObserver | null = null;
+  /** Function resets performed since creation. */
+  resetCount = 0;
 
   constructor(card: Card, opts: VfioPciDeviceOptions = {}) {
     this.card = card;
@@ -94,13 +109,24 @@ export class VfioPciDevice implements VfioDevice {
     this.card.cfgWrite(C.PCI_COMMAND, 2, cmd | C.PCI_COMMAND_MEMORY);
     this.config.init();
     this.irqs.attach();
-    if (this.resetWorks) this.onReset?.();
+    if (this.resetWorks) {
+      this.onReset?.();
+      this.resetDone('open');
+    }
   }
 
   close(): void {
     this.irqs.release();
-    if (this.resetWorks) this.card.reset();
+    if (this.resetWorks) {
+      this.card.reset();
+      this.resetDone('release');
+    }
     this.dma = null;
+  }
+
+  private resetDone(cause: ResetCause): void {
+    this.resetCount++;
+    this.resetObserver?.(cause, this.card.lastResetMs);
   }
 
   deviceInfo(): DeviceInfo {
@@ -248,7 +274,7 @@ export class VfioPciDevice implements VfioDevice {
    * PCI core's save/restore (pci_try_reset_function: command register, saved-state.ts
    * registers), vconfig kept, interrupt programming restored.
    */
-  functionReset(): void {
+  functionReset(cause: ResetCause = 'flr'): void {
     const saved = this.card.cfgRead(C.PCI_COMMAND, 2);
     const restore = saveConfigState(this.card);
     this.card.reset();
@@ -258,11 +284,32 @@ export class VfioPciDevice implements VfioDevice {
     this.card.cfgWrite(C.PCI_COMMAND, 2, (hw & ~keep) | (saved & keep));
     this.irqs.programHw();
     this.onReset?.();
+    this.resetDone(cause);
   }
 
   reset(): void {
     if (!this.resetWorks) fail('EINVAL', 'function reset does not work on this device');
-    this.functionReset();
+    this.functionReset('vmm');
+  }
+
+  /** A reset the host starts (sysfs reset): the PCI core's save/reset/restore, as for an FLR. */
+  hostReset(): void {
+    this.functionReset('host');
+  }
+
+  /** vfio_pci_core_request(): signal REQ if the user registered it; false when nobody listens. */
+  requestRelease(): boolean {
+    return this.irqs.signal(PciIrq.REQ, 0);
+  }
+
+  /**
+   * The card reports an AER error: logged in the card; an uncorrectable one reaches
+   * vfio_pci_core_aer_err_detected(), which signals ERR. Returns whether ERR was signalled.
+   */
+  reportAer(kind: 'correctable' | 'uncorrectable'): { fatal: boolean; signalled: boolean } {
+    const { fatal } = this.card.recordAerError(kind);
+    const signalled = kind === 'uncorrectable' && this.irqs.signal(PciIrq.ERR, 0);
+    return { fatal, signalled };
   }
 
   /** VFIO_DEVICE_IOEVENTFD (model only: the server offers no ioeventfds). */

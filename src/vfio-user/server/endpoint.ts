@@ -29,6 +29,9 @@
  * - when a client goes (cleanly or mid-message) its DMA maps and IRQ fds are dropped
  *   (session.close → device.close, which resets the function as the kernel does at
  *   release); device memory is kept; the next client may attach.
+ * - observers (control plane): `onEvent` hears attach/detach/refusal; `tracer`, when set,
+ *   sees every processed message with its reply — tracing off costs one null check per
+ *   message (`this.tracer !== null`), nothing else.
  */
 import type { VfioDevice } from '../../vfio/device.js';
 import {
@@ -43,7 +46,18 @@ import type { ServerLimits } from '../protocol/limits.js';
 import type { Connection, Listener } from '../transport/types.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
 import { ReplyMemory, sendReply } from './read-path.js';
-import { ServerSession } from './session.js';
+import { ServerSession, type SessionStats } from './session.js';
+
+/** What the endpoint tells its observer (control-plane events). */
+export type EndpointEvent =
+  | { type: 'client-attached' }
+  | { type: 'client-detached'; reason: string | null }
+  | { type: 'client-refused' };
+
+/** Sees each processed message and its reply (null: none sent); `startMs` set for async ones. */
+export interface MessageTracer {
+  record(ev: ReadEvent, reply: Reply | null, startMs?: number): void;
+}
 
 /** Newcomers waiting for the attached client to leave, and busy ones being told so. */
 const MAX_WAITING = 8;
@@ -125,6 +139,14 @@ export class ServerEndpoint {
   /** Clients dropped at the handshake / message deadline. */
   timedOut = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Messages processed and error replies, over all clients. */
+  readonly stats: SessionStats = { messages: 0, errors: 0 };
+  /** When the current client attached (ms since the epoch), or null. */
+  attachedSince: number | null = null;
+  /** Set to trace every message (control plane); null = off. */
+  tracer: MessageTracer | null = null;
+  /** Told about attach/detach/refusal (control plane); null = nobody listens. */
+  onEvent: ((event: EndpointEvent) => void) | null = null;
 
   constructor(
     private readonly listener: Listener,
@@ -149,6 +171,14 @@ export class ServerEndpoint {
   idle(): Promise<void> {
     if (!this.current) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Drop the attached client (as if it hung up); false when none is attached. */
+  disconnect(): boolean {
+    if (!this.current) return false;
+    this.current.closing = true;
+    this.current.conn.close();
+    return true;
   }
 
   /** Stop listening and drop the attached client and any waiting one. */
@@ -222,6 +252,7 @@ export class ServerEndpoint {
    */
   private refuse(conn: Connection): void {
     this.refused++;
+    if (!this.stopped) this.onEvent?.({ type: 'client-refused' });
     if (conn.closed) return;
     if (this.refusing.size >= MAX_REFUSING || this.stopped) {
       this.log(
@@ -263,6 +294,7 @@ export class ServerEndpoint {
   private attach(conn: Connection): void {
     this.served++;
     if (this.options.pollUs) conn.setPollUs?.(this.options.pollUs);
+    this.onEvent?.({ type: 'client-attached' });
     // The kernel opens the device fd when a VMM attaches: function reset, fake BARs zeroed.
     let opened: ReturnType<VfioDevice['open']>;
     try {
@@ -270,12 +302,17 @@ export class ServerEndpoint {
     } catch (e) {
       this.log('error', `device open failed: ${(e as Error).message}`);
       conn.close();
+      this.onEvent?.({
+        type: 'client-detached',
+        reason: `device open failed: ${(e as Error).message}`,
+      });
       return;
     }
     const replies = new ReplyMemory(() => conn.pendingBytes);
     const session = new ServerSession(this.options.device, this.options.host, {
       limits: this.options.limits ?? {},
       log: this.log,
+      stats: this.stats,
       allocReply: (size) => replies.alloc(size),
     });
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
@@ -295,6 +332,7 @@ export class ServerEndpoint {
     };
     a.deadlineTimer.unref();
     this.current = a;
+    this.attachedSince = Date.now();
     if (opened instanceof Promise) {
       a.busy = true;
       opened.then(
@@ -380,13 +418,16 @@ export class ServerEndpoint {
         const result = a.session.handle(ev);
         if (result instanceof Promise) {
           a.busy = true;
+          const startMs = Date.now();
           result.then((reply) => {
             a.busy = false;
+            if (this.tracer !== null) this.tracer.record(ev, reply, startMs);
             this.deliver(a, reply);
             this.pump(a);
           });
           break;
         }
+        if (this.tracer !== null) this.tracer.record(ev, result);
         this.deliver(a, result);
         // A REGION_WRITE's data is consumed once its handler returns (the device copies it):
         // with nothing else queued, no frame refers to the reader's store any more.
@@ -442,11 +483,14 @@ export class ServerEndpoint {
     if (this.current !== a) return;
     this.current = null;
     clearInterval(a.deadlineTimer);
+    this.attachedSince = null;
     // Events still queued, and a message cut off mid-way, carry fds we now own: close them.
     this.dropQueue(a);
     for (const fd of a.reader.releaseFds()) this.options.host.closeFd(fd);
-    a.session.close();
     this.log('info', `client detached${error ? ` (${error.message})` : ''}`);
+    // Told before the release reset, so observers see detach, then the device's reset.
+    this.onEvent?.({ type: 'client-detached', reason: error?.message ?? null });
+    a.session.close();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

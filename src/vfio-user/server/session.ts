@@ -48,6 +48,13 @@ export interface SessionOptions {
    * passes its per-client ReplyMemory (read-path.ts states when reuse is safe).
    */
   allocReply?: (size: number) => Uint8Array;
+  /** Counters the session adds to (messages processed, error replies); shared across sessions by the endpoint. */
+  stats?: SessionStats;
+}
+
+export interface SessionStats {
+  messages: number;
+  errors: number;
 }
 
 type State = 'awaiting-version' | 'ready' | 'closed';
@@ -61,6 +68,7 @@ export class ServerSession {
   private info: DeviceInfo | null = null;
   /** The limits validation needs, built once (not per message). */
   private readonly validation: ValidationLimits;
+  readonly stats: SessionStats;
 
   constructor(
     readonly device: VfioDevice,
@@ -68,6 +76,7 @@ export class ServerSession {
     options: SessionOptions = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.stats = options.stats ?? { messages: 0, errors: 0 };
     this.validation = { maxDataXfer: this.limits.maxDataXfer, maxMsgFds: this.limits.maxMsgFds };
     const log: SessionLogger = options.log ?? (() => {});
     const dma = new DmaTable(this.limits.maxDmaMaps);
@@ -154,7 +163,9 @@ export class ServerSession {
   }
 
   private process(ev: ReadEvent | Frame): MaybePromise<Reply | null> {
+    this.stats.messages++;
     if ('kind' in ev && ev.kind === 'error') {
+      this.stats.errors++;
       this.closeFds(ev.fds);
       if (ev.error.fatal) this.ctx.requestClose(ev.error.message);
       this.ctx.log('warn', `framing: ${ev.error.message}`);
@@ -240,6 +251,7 @@ export class ServerSession {
   }
 
   private fail(header: Header, noReply: boolean, errno: number, message: string): Reply | null {
+    this.stats.errors++;
     const name = commandName(header.command);
     this.ctx.log(
       noReply ? 'warn' : 'debug',
