@@ -83,6 +83,8 @@ function allowed(file: string, target: string): boolean {
       seam.includes(target)
     );
   }
+  // The control plane is an I/O edge over the model and the server; only the CLI composes it.
+  if (under(file, 'src/control')) return !own('src/cli');
   if (under(file, 'src/host')) {
     return (
       bare ||
@@ -140,6 +142,8 @@ describe('layering: no upward imports (uapi ← pci ← hw ← vfio ← nvgrace;
     assert.equal(allowed('src/native/x.ts', 'src/vfio-user/transport/y.ts'), false);
     assert.equal(allowed('src/vfio/x.ts', 'src/native/addon.ts'), false);
     assert.equal(allowed('src/cli/x.ts', 'src/nvgrace/index.ts'), true);
+    assert.equal(allowed('src/control/x.ts', 'src/cli/serve.ts'), false);
+    assert.equal(allowed('src/control/x.ts', 'src/hw/faults.ts'), true);
     void relative;
   });
 });

@@ -7,16 +7,19 @@
 
 import { FileMemory } from '../host/index.js';
 import { systemClock } from '../host/system-clock.js';
+import type { GraceCard } from '../hw/grace-card.js';
 import { createCard, getProfile, type ProfileName } from '../hw/index.js';
 import {
   createNvgraceDevice,
   type ExposureLayout,
   type KernelBand,
   type MsePolicy,
+  NvgraceDevice,
 } from '../nvgrace/index.js';
 import { cxlMemActiveTimeoutMs } from '../pci/cxl-dvsec.js';
 import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
+import type { VfioPciDevice } from '../vfio/pci-device.js';
 import { labelRegion, servedRegion } from './region-labels.js';
 
 export interface DeviceOptions {
@@ -71,6 +74,9 @@ export interface DeviceSummary {
 
 export interface BuiltDevice {
   device: VfioDevice;
+  /** The physical card (faults, readiness) and the vfio-pci core (host-side operations). */
+  card: GraceCard;
+  core: VfioPciDevice;
   summary: DeviceSummary;
   close(): void;
 }
@@ -122,7 +128,8 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       memoryFile: opts.memoryFile,
       bars,
     };
-    return { device, summary, close: () => memory.close() };
+    const core = device instanceof NvgraceDevice ? device.core : (device as VfioPciDevice);
+    return { device, card, core, summary, close: () => memory.close() };
   } catch (e) {
     memory.close();
     throw e;

@@ -14,7 +14,9 @@
  */
 import { join } from 'node:path';
 import { nodeHostOps } from '../host/index.js';
+import type { GraceCard } from '../hw/grace-card.js';
 import type { VfioDevice } from '../vfio/device.js';
+import type { VfioPciDevice } from '../vfio/pci-device.js';
 import { type EndpointOptions, ServerEndpoint } from '../vfio-user/server/endpoint.js';
 import { listenFd, listenUnix } from '../vfio-user/transport/index.js';
 import { buildDevice, type DeviceOptions, type DeviceSummary } from './build-device.js';
@@ -28,6 +30,9 @@ export interface GpuInstance {
   /** The socket path, or undefined for an inherited fd. */
   readonly socketPath: string | undefined;
   readonly device: VfioDevice;
+  /** The physical card and the vfio-pci core under the device (control plane). */
+  readonly card: GraceCard;
+  readonly core: VfioPciDevice;
   readonly summary: DeviceSummary;
   readonly endpoint: ServerEndpoint;
   /** Stop listening, drop the client, close the device memory. Idempotent. */
@@ -69,6 +74,8 @@ export async function startGpu(
     index,
     socketPath: listener.path,
     device: built.device,
+    card: built.card,
+    core: built.core,
     summary: built.summary,
     endpoint,
     stop() {

@@ -9,6 +9,7 @@
  * ends output quietly.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ControlSocketError } from '../control/server.js';
 import { HostError } from '../host/errors.js';
 import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
 import {
@@ -188,6 +189,14 @@ function buildProgram(out: (s: string) => void): Command {
       },
       0,
     )
+    .option(
+      '--control-socket <path>',
+      'JSON-RPC 2.0 control socket (faults, resets, interrupts, events, traces; mode 0600; see docs/control-plane.md)',
+    )
+    .option(
+      '--trace <file>',
+      'trace every vfio-user message and region access from start-up (JSON lines)',
+    )
     .addOption(
       new Option('--log-level <level>', 'log threshold (logs go to stderr as JSON lines)')
         .choices(LOG_LEVELS)
@@ -220,6 +229,8 @@ function buildProgram(out: (s: string) => void): Command {
           guestMemory: o.guestMemory,
           handshakeTimeoutMs: o.handshakeTimeout,
           pollUs: o.pollUs,
+          controlSocket: o.controlSocket,
+          traceFile: o.trace,
         },
         log,
         out,
@@ -323,6 +334,7 @@ function exitCodeOf(e: unknown): number {
     e instanceof CliError ||
     e instanceof TransportError ||
     e instanceof HostError ||
+    e instanceof ControlSocketError ||
     e instanceof SizeError
   ) {
     say(String(err.code ?? 'E_USAGE'), String(err.message));

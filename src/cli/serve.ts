@@ -12,6 +12,9 @@
 
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { GpuUnit } from '../control/gpu-unit.js';
+import { ControlServer } from '../control/server.js';
+import { FileTraceSink } from '../control/trace-sink.js';
 import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
 import { ENDPOINT_DEFAULTS, type ServerEndpoint } from '../vfio-user/server/endpoint.js';
@@ -32,6 +35,10 @@ export interface ServeOptions extends DeviceOptions {
   handshakeTimeoutMs?: number;
   /** Poll mode: µs to keep polling the client's socket after each answer (0: off). */
   pollUs?: number;
+  /** JSON-RPC control socket path (see src/control/server.ts). */
+  controlSocket?: string;
+  /** Trace every vfio-user message and region access from start-up into this file. */
+  traceFile?: string;
 }
 
 export interface RunningServer {
@@ -42,6 +49,9 @@ export interface RunningServer {
   socketPath: string | undefined;
   /** The limits advertised to clients (max_dma_maps from the fd budget). */
   limits: ServerLimits;
+  /** One control unit per served GPU (index = gpu). */
+  units: GpuUnit[];
+  control: ControlServer | null;
   /** Orderly shutdown of every GPU: stop listening, drop the client, close the device memory. */
   stop(): Promise<void>;
 }
@@ -69,6 +79,41 @@ export async function startServer(
     handshakeMs: opts.handshakeTimeoutMs ?? ENDPOINT_DEFAULTS.handshakeMs,
     pollUs: opts.pollUs ?? 0,
   });
+  const units = gpus.gpus.map(
+    (g) =>
+      new GpuUnit({
+        index: g.index,
+        device: g.device,
+        core: g.core,
+        card: g.card,
+        endpoint: g.endpoint,
+        profile: g.summary.profile,
+        kernel: g.summary.kernel,
+        memSize: g.summary.memSize,
+      }),
+  );
+  let control: ControlServer | null = null;
+  try {
+    if (opts.traceFile !== undefined) {
+      const file = opts.traceFile;
+      // One file for every GPU: each record names its gpu.
+      const sink = new FileTraceSink(file, (e) =>
+        log.error({ file }, `trace file: ${e.message} (tracing to it stopped)`),
+      );
+      for (const u of units) await u.traceStart(sink, null);
+    }
+    if (opts.controlSocket !== undefined) {
+      control = await ControlServer.listen({
+        path: opts.controlSocket,
+        units,
+        log: (level, message) => log[level]({ control: opts.controlSocket }, message),
+      });
+    }
+  } catch (e) {
+    for (const u of units) await u.close();
+    await gpus.stop();
+    throw e;
+  }
   const first = gpus.at(0);
   print(
     opts.socketDir === undefined
@@ -96,14 +141,19 @@ export async function startServer(
   }
   const notified = notifySystemd(`READY=1\nSTATUS=serving ${gpus.size} × ${first.device.name}`);
   if (notified) log.warn(notified);
+  if (control) print(`Control socket: ${control.path} (JSON-RPC 2.0, one message per line)\n`);
   let stopping: Promise<void> | null = null;
   return {
     gpus,
     endpoint: first.endpoint,
     socketPath: first.socketPath,
     limits,
+    units,
+    control,
     stop() {
       stopping ??= (async () => {
+        await control?.close();
+        for (const u of units) await u.close();
         notifySystemd('STOPPING=1');
         await gpus.stop();
       })();
