@@ -48,6 +48,7 @@ export type FaultRequest =
   | { kind: 'poison'; offset: number; length: number }
   | { kind: 'aer'; severity: 'correctable' | 'uncorrectable' };
 
+const READINESS_POLL_MS = 50;
 const IRQ_NAMES = ['intx', 'msi', 'msix', 'err', 'req'] as const;
 
 export class GpuUnit {
@@ -114,8 +115,11 @@ export class GpuUnit {
         this.scheduleReadiness();
       }
     };
+    // Re-checks are at least READINESS_POLL_MS apart: readiness can lag readyInMs (a CXL
+    // DVSEC, a readiness hook), and a 0 ms loop would spin until the 30 s timeout.
     const wait = ms === null ? left : Math.min(ms, left);
-    this.readinessTimer = setTimeout(fire, Math.max(0, wait));
+    const floor = elapsed > 0 ? READINESS_POLL_MS : 0;
+    this.readinessTimer = setTimeout(fire, Math.max(floor, wait));
     this.readinessTimer.unref?.();
   }
 

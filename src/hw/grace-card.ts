@@ -16,7 +16,7 @@
  *   memory accesses all-ones / dropped) and a reset reaches nothing; link-down /
  *   hbm-untrained hold their status register below 0xFF; reset-stall sets how long the next
  *   resets last. Poison is the driver's business (nvgrace read path); AER errors set the AER
- *   and Device Status bits the hardware would (PCIe r6.0 §6.2).
+ *   and Device Status bits the hardware would (PCIe r6.0 section 6.2).
  */
 
 import { type ConfigSpace, checkConfigAccess } from '../pci/config-space.js';
@@ -97,7 +97,7 @@ export class GraceCard implements Card {
   private readonly irq: InterruptLogic;
   private readonly bar0: Bar0;
   private resetEnd: number;
-  private resetStart: number;
+  private lastResetDuration = 0;
   private readyAt: number;
   private readonly cxlInfoValidDelayMs: number;
   /** Config offset of the CXL DVSEC's Range 1 Size Low (live status bits), or -1. */
@@ -133,7 +133,6 @@ export class GraceCard implements Card {
     );
     const now = this.clock.now();
     this.resetEnd = now;
-    this.resetStart = now;
     this.readyAt = now + this.readyDelayMs;
   }
 
@@ -279,14 +278,14 @@ export class GraceCard implements Card {
     this.msixTable.reset();
     this.bar0.reset();
     const now = this.clock.now();
-    this.resetStart = now;
-    this.resetEnd = now + (this.faults.resetStallMs ?? this.resetDurationMs);
+    this.lastResetDuration = this.faults.resetStallMs ?? this.resetDurationMs;
+    this.resetEnd = now + this.lastResetDuration;
     this.readyAt = this.resetEnd + this.readyDelayMs;
   }
 
   /** How long the last reset lasts in all (ms, from its start). */
   get lastResetMs(): number {
-    return this.resetEnd - this.resetStart;
+    return this.lastResetDuration;
   }
 
   get inReset(): boolean {
@@ -336,7 +335,7 @@ export class GraceCard implements Card {
 
   /**
    * The card detected an error and logged it in its AER capability and Device Status, as a
-   * PCIe function does (PCIe r6.0 §6.2.3.2): a correctable one sets COR_STATUS and DevSta.CED;
+   * PCIe function does (PCIe r6.0 section 6.2.3.2): a correctable one sets COR_STATUS and DevSta.CED;
    * an uncorrectable one sets UNCOR_STATUS and DevSta.FED or NFED by its severity bit.
    * Returns whether the error is fatal. Signalling the host is the caller's (ERR irq).
    */
