@@ -12,8 +12,8 @@
  * Budgets (issue 10): 4-byte config and BAR0 reads ≥ 0.9 × libvfio-user pinned, ≥ 1.0 ×
  * unpinned; posted writes and 1 MiB transfers ≥ 1.0 × libvfio-user.
  */
-import { spawn } from 'node:child_process';
-import { lvuProgram, nativeProgram, spawnTarget, type Target } from '../lib/targets.js';
+import { runClient } from '../lib/native-client.js';
+import { lvuProgram, spawnTarget, type Target } from '../lib/targets.js';
 import type { Budget, CaseContext, RawRow } from '../lib/types.js';
 
 export const LVU = 'libvfio-user';
@@ -114,35 +114,6 @@ const VARIANTS: Variant[] = [
     lvuMissing: NO_BAR4,
   },
 ];
-
-interface ClientResult {
-  targets: { name: string; reps: number[]; p50: number; p99: number }[];
-}
-
-function runClient(args: string[]): Promise<ClientResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(nativeProgram('nvgrace-bench-client'), args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    p.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`native client failed (exit ${code}): ${err}`));
-      try {
-        resolve(JSON.parse(out) as ClientResult);
-      } catch (e) {
-        reject(new Error(`native client printed no JSON: ${(e as Error).message}\n${out}`));
-      }
-    });
-  });
-}
 
 export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
   const lvu = lvuProgram();

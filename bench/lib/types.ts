@@ -38,7 +38,7 @@ export interface RawRow {
 }
 
 export interface CaseSpec {
-  /** 'native' | 'mapped' | 'startup' | 'irq' */
+  /** 'native' | 'poll' | 'mapped' | 'startup' | 'irq' */
   name: string;
   /** Which run this is (budgets may differ: pinned vs unpinned). */
   mode?: 'pinned' | 'unpinned';

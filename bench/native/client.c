@@ -4,15 +4,17 @@
  * DEVICE_GET_INFO and DEVICE_GET_REGION_INFO of the region it will use, then times one
  * operation back to back in windows, interleaved across targets (a, b, c, a, b, c, …) so
  * slow drift of a shared machine hits all alike. Prints one JSON line:
- *   {"op":…,"count":…,"targets":[{"name":…,"reps":[ops/s…],"p50":µs,"p99":µs,"ops":n}]}
+ *   {"op":…,"count":…,"targets":[{"name":…,"reps":[ops/s…],"p50":µs,"p99":µs,"ops":timed ops,
+ *    "allOps":ops including warm-up}]}
  *
  * Usage: nvgrace-bench-client --op read|write|posted --count N [--batch B] [--reps R]
- *          [--window-ms W | --ops N] [--prefill] NAME=SOCKET,REGION,OFFSET …
+ *          [--window-ms W | --ops N] [--prefill] [--linger-ms L] NAME=SOCKET,REGION,OFFSET …
  * Before timing, each target gets Memory Space Enable set in its command register (what a
  * guest driver does before touching a BAR; BAR0 needs it); --prefill first writes the bytes
  * a read op will read (so it reads written memory, not a hole). --ops N makes every window
  * (warm-up included) exactly N operations instead of W ms: a fixed amount of work, for
- * instruction counts (valgrind --tool=callgrind on the server).
+ * instruction counts (valgrind --tool=callgrind on the server). --linger-ms L keeps the
+ * connections open, idle, for L ms after the results are printed (idle-CPU measurements).
  * read: one REGION_READ of N bytes per op; write: one REGION_WRITE of N bytes; posted: B
  * REGION_WRITEs of N bytes with No_reply, then one 4-byte REGION_READ that flushes them (an
  * op counts B writes; latency is per write). Every reply is validated (id, command, reply
@@ -49,6 +51,7 @@ typedef struct {
   size_t nlat, caplat;
   double reps[64];
   int nreps;
+  long all_ops; /* every op, warm-up included */
 } target_t;
 
 static const char *g_op = "read";
@@ -58,6 +61,7 @@ static bool g_prefill = false;
 static int g_reps = 7;
 static double g_window_ms = 300;
 static long g_ops = 0; /* > 0: each window is exactly this many ops (for instruction counts) */
+static long g_linger_ms = 0; /* stay connected (idle) this long after printing the results */
 static uint8_t *g_reply;
 static uint8_t *g_data;
 
@@ -74,7 +78,7 @@ static void die(const target_t *t, const char *fmt, ...) {
 static void usage(void) {
   fprintf(stderr,
           "usage: nvgrace-bench-client --op read|write|posted --count N [--batch B] [--reps R]\n"
-          "         [--window-ms W | --ops N] [--prefill] NAME=SOCKET,REGION,OFFSET ...\n");
+          "         [--window-ms W | --ops N] [--prefill] [--linger-ms L] NAME=SOCKET,REGION,OFFSET ...\n");
   exit(2);
 }
 
@@ -307,6 +311,7 @@ static double run_window(target_t *t, double ms, bool timed) {
     double t2 = now_us();
     if (timed) record(t, (t2 - t1) / k);
     ops += k;
+    t->all_ops += k;
     t1 = t2;
   }
   return ops / ((t1 - t0) / 1e6);
@@ -362,6 +367,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--reps") == 0 && v) g_reps = atoi(v), i++;
     else if (strcmp(a, "--window-ms") == 0 && v) g_window_ms = atof(v), i++;
     else if (strcmp(a, "--ops") == 0 && v) g_ops = atol(v), i++;
+    else if (strcmp(a, "--linger-ms") == 0 && v) g_linger_ms = atol(v), i++;
     else if (a[0] == '-') usage();
     else if (n < MAX_TARGETS) parse_target(a, &targets[n++]);
     else usage();
@@ -390,10 +396,13 @@ int main(int argc, char **argv) {
     qsort(t->lat, t->nlat, sizeof *t->lat, cmp_double);
     printf("%s{\"name\":\"%s\",\"reps\":[", i ? "," : "", t->name);
     for (int r = 0; r < t->nreps; r++) printf("%s%.1f", r ? "," : "", t->reps[r]);
-    printf("],\"p50\":%.2f,\"p99\":%.2f,\"ops\":%zu}", pct(t->lat, t->nlat, 50),
-           pct(t->lat, t->nlat, 99), t->nlat);
-    close(t->fd);
+    printf("],\"p50\":%.2f,\"p99\":%.2f,\"ops\":%zu,\"allOps\":%ld}", pct(t->lat, t->nlat, 50),
+           pct(t->lat, t->nlat, 99), t->nlat, t->all_ops);
   }
   printf("]}\n");
+  fflush(stdout);
+  /* Connected and idle: what does a server cost while its VMM does nothing? */
+  if (g_linger_ms > 0) usleep((useconds_t)g_linger_ms * 1000);
+  for (int i = 0; i < n; i++) close(targets[i].fd);
   return 0;
 }

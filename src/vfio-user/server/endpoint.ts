@@ -349,8 +349,8 @@ export class ServerEndpoint {
     this.log('info', 'client attached');
     // Transient chunks (views of the socket's read buffer): the reader copies what it keeps.
     conn.onData(
-      (chunk, fds) => {
-        for (const ev of reader.push(chunk, fds, true)) {
+      (chunk, fds, transient) => {
+        for (const ev of reader.push(chunk, fds, transient)) {
           if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
           a.queue.push(ev);
         }

@@ -15,7 +15,7 @@ import { type NativeHandle, native, SOCKET_READ_BUFFER } from '../../native/addo
 import { errnoCode, TransportError } from './errors.js';
 import type { Connection, SendOptions } from './types.js';
 
-type DataHandler = (chunk: Buffer, fds: number[]) => void;
+type DataHandler = (chunk: Buffer, fds: number[], transient: boolean) => void;
 
 interface Pending {
   buf: Uint8Array;
@@ -24,6 +24,12 @@ interface Pending {
 }
 
 const MAX_BATCH = 512;
+/**
+ * Reads at least this large go to transient handlers as views of readBuffer; smaller ones
+ * are copied into Node's buffer pool (Buffer.allocUnsafe below 4 KiB is a slice of it), which
+ * costs less than the reader copying them out of a view.
+ */
+const TRANSIENT_FROM = 4096;
 
 export class UnixConnection implements Connection {
   private handle: NativeHandle | null;
@@ -175,8 +181,13 @@ export class UnixConnection implements Connection {
     switch (kind) {
       case 0:
         if (typeof a !== 'number') this.deliver(a as Buffer, fds ?? []);
-        else if (this.allTransient && !this.early && this.dataHandlers.length > 0)
-          this.deliver(this.readBuffer.subarray(0, a), fds ?? []);
+        else if (
+          a >= TRANSIENT_FROM &&
+          this.allTransient &&
+          !this.early &&
+          this.dataHandlers.length > 0
+        )
+          this.deliver(this.readBuffer.subarray(0, a), fds ?? [], true);
         else this.deliver(this.takeRead(a), fds ?? []);
         return;
       case 1:
@@ -194,7 +205,8 @@ export class UnixConnection implements Connection {
   /**
    * The n bytes the addon read into readBuffer, as a chunk of our own: readBuffer is reused
    * by the next read, and a chunk's frames may be held (queued, or as data) after delivery
-   * (unless every handler said `transient`: then they get a view of readBuffer itself).
+   * (unless every handler said `transient` and the read is large: then they get a view of
+   * readBuffer itself).
    * Buffer.allocUnsafe takes small chunks from Node's pool: no allocation per request.
    */
   private takeRead(n: number): Buffer {
@@ -203,7 +215,7 @@ export class UnixConnection implements Connection {
     return chunk;
   }
 
-  private deliver(chunk: Buffer, fds: number[]): void {
+  private deliver(chunk: Buffer, fds: number[], transient = false): void {
     if (this.closed) {
       for (const fd of fds) native().closeFd(fd);
       return;
@@ -213,8 +225,8 @@ export class UnixConnection implements Connection {
       return;
     }
     const handlers = this.dataHandlers;
-    if (handlers.length === 1) handlers[0]!(chunk, fds);
-    else for (const h of handlers) h(chunk, fds);
+    if (handlers.length === 1) handlers[0]!(chunk, fds, transient);
+    else for (const h of handlers) h(chunk, fds, transient);
   }
 
   private flush(): void {

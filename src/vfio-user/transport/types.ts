@@ -16,9 +16,13 @@ export interface Connection {
   /** Called for each chunk read, with the fds that arrived with it (possibly none). */
   /**
    * Chunks as they arrive. With `transient`, a chunk may be a view of memory the transport
-   * reuses as soon as the handler returns: the handler copies what it keeps.
+   * reuses as soon as the handler returns (the handler's third argument says so): the
+   * handler copies what it keeps.
    */
-  onData(handler: (chunk: Buffer, fds: number[]) => void, opts?: { transient?: boolean }): void;
+  onData(
+    handler: (chunk: Buffer, fds: number[], transient: boolean) => void,
+    opts?: { transient?: boolean },
+  ): void;
   /** Called once when the peer hangs up, on a socket error, or after close(). */
   onClose(handler: (error?: Error) => void): void;
   /**
