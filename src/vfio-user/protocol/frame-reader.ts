@@ -66,6 +66,8 @@ export class FrameReader {
   private base = 0;
   private pendingFds: PendingFds[] = [];
   private failure: ProtocolError | null = null;
+  /** Set while cutting frames once a large frame has been handed out as a view of the store. */
+  private storeGiven = false;
   /** The store last handed out under a large payload (see recycle). */
   private given: Uint8Array | null = null;
 
@@ -110,89 +112,114 @@ export class FrameReader {
     this.store = g;
   }
 
+  /**
+   * Feed a chunk and the fds that came with it; returns the events it completes. The steps:
+   * attribute the fds, take the bytes (in place or appended to the store), cut frames, keep
+   * the incomplete rest.
+   */
   push(chunk: Uint8Array, fds: readonly number[] = [], transient = false): ReadEvent[] {
-    if (this.failure) {
-      const error = new ProtocolError(
-        'ERR_READER_FAILED',
-        'reader already failed',
-        Errno.EPROTO,
-        true,
-      );
-      return fds.length > 0 || chunk.length > 0
-        ? [{ kind: 'error', error, header: null, fds: [...fds] }]
-        : [];
-    }
-    const end = this.base + this.len + chunk.length;
-    if (fds.length > 0)
-      this.pendingFds.push({ pos: chunk.length > 0 ? end - 1 : end, fds: [...fds] });
+    if (this.failure) return this.afterFailure(chunk, fds);
+    this.attributeFds(chunk.length, fds);
     if (chunk.length === 0) return [];
-    // Parse straight from the caller's chunk when nothing is pending (zero copy), else append.
-    let buf = chunk;
-    if (this.len > 0 || transient) {
-      this.reserve(this.len + chunk.length);
-      this.store.set(chunk, this.len);
-      this.len += chunk.length;
-      buf = this.store.subarray(0, this.len);
-    }
+    const buf = this.take(chunk, transient);
     const fromStore = buf !== chunk;
-    // Once a large frame is handed out as a view of the store, the store is no longer ours:
-    // later frames in it may be views too, and what is left goes into a fresh store.
-    let storeGiven = false;
-
     const events: ReadEvent[] = [];
+    const off = this.cutFrames(buf, fromStore, events);
+    if (off < 0) return events; // fatal: fail() has reported it and dropped the store
+    this.base += off;
+    this.keepRest(buf, off, fromStore);
+    return events;
+  }
+
+  /** After a fatal error: nothing more is parsed; fds that arrive are handed back to close. */
+  private afterFailure(chunk: Uint8Array, fds: readonly number[]): ReadEvent[] {
+    const error = new ProtocolError(
+      'ERR_READER_FAILED',
+      'reader already failed',
+      Errno.EPROTO,
+      true,
+    );
+    return fds.length > 0 || chunk.length > 0
+      ? [{ kind: 'error', error, header: null, fds: [...fds] }]
+      : [];
+  }
+
+  /** The chunk's fds belong with its last byte (an empty chunk's: with the next byte). */
+  private attributeFds(chunkLength: number, fds: readonly number[]): void {
+    if (fds.length === 0) return;
+    const end = this.base + this.len + chunkLength;
+    this.pendingFds.push({ pos: chunkLength > 0 ? end - 1 : end, fds: [...fds] });
+  }
+
+  /**
+   * The bytes to parse: the caller's chunk when nothing is pending and it is not transient
+   * (zero copy), else the store with the chunk appended.
+   */
+  private take(chunk: Uint8Array, transient: boolean): Uint8Array {
+    if (this.len === 0 && !transient) return chunk;
+    this.reserve(this.len + chunk.length);
+    this.store.set(chunk, this.len);
+    this.len += chunk.length;
+    return this.store.subarray(0, this.len);
+  }
+
+  /**
+   * Cut every complete frame out of `buf` into `events`; returns the offset of the first byte
+   * not consumed, or -1 after a fatal error. Sets storeGiven when a frame took the store.
+   */
+  private cutFrames(buf: Uint8Array, fromStore: boolean, events: ReadEvent[]): number {
+    this.storeGiven = false;
     let off = 0;
     while (buf.length - off >= HEADER_SIZE) {
       const header = decodeHeader(buf, off);
       if (header.size < HEADER_SIZE) {
-        this.fail(
-          events,
-          header,
-          `message size ${header.size} is below the 16-byte header`,
-          'ERR_FRAME_SIZE_TOO_SMALL',
-        );
-        return events;
+        const why = `message size ${header.size} is below the 16-byte header`;
+        this.fail(events, header, why, 'ERR_FRAME_SIZE_TOO_SMALL');
+        return -1;
       }
       if (header.size > this.maxMessageSize) {
-        this.fail(
-          events,
-          header,
-          `message size ${header.size} exceeds the limit of ${this.maxMessageSize}`,
-          'ERR_FRAME_TOO_LARGE',
-        );
-        return events;
+        const why = `message size ${header.size} exceeds the limit of ${this.maxMessageSize}`;
+        this.fail(events, header, why, 'ERR_FRAME_TOO_LARGE');
+        return -1;
       }
       if (buf.length - off < header.size) {
         this.reserve(header.size);
         break;
       }
-      const start = this.base + off;
-      const frameFds = this.takeFds(start + header.size);
-      const type = header.flags & HeaderFlags.TYPE_MASK;
-      if (type !== HeaderFlags.TYPE_COMMAND && type !== HeaderFlags.TYPE_REPLY) {
-        events.push({
-          kind: 'error',
-          error: new ProtocolError(
-            'ERR_FRAME_TYPE',
-            `message type ${type} is neither command (0) nor reply (1)`,
-          ),
-          header,
-          fds: frameFds,
-        });
-      } else {
-        // Views into our own store would be overwritten later: copy small payloads; give the
-        // store away under a large one (a second copy of up to 1 MiB costs more than a new store).
-        if (fromStore && !storeGiven && header.size >= GIVE_STORE_FROM) storeGiven = true;
-        const payload =
-          fromStore && !storeGiven
-            ? buf.slice(off + HEADER_SIZE, off + header.size)
-            : buf.subarray(off + HEADER_SIZE, off + header.size);
-        events.push({ kind: 'frame', header, payload, fds: frameFds });
-      }
+      events.push(this.frameAt(buf, off, header, fromStore));
       off += header.size;
     }
-    this.base += off;
+    return off;
+  }
+
+  /** The event for the complete frame at buf[off, off + header.size). */
+  private frameAt(buf: Uint8Array, off: number, header: Header, fromStore: boolean): ReadEvent {
+    const fds = this.takeFds(this.base + off + header.size);
+    const type = header.flags & HeaderFlags.TYPE_MASK;
+    if (type !== HeaderFlags.TYPE_COMMAND && type !== HeaderFlags.TYPE_REPLY) {
+      const error = new ProtocolError(
+        'ERR_FRAME_TYPE',
+        `message type ${type} is neither command (0) nor reply (1)`,
+      );
+      return { kind: 'error', error, header, fds };
+    }
+    // Views into our own store would be overwritten later: copy small payloads; give the
+    // store away under a large one (a second copy of up to 1 MiB costs more than a new store).
+    // Once given, later frames in it may be views too.
+    if (fromStore && !this.storeGiven && header.size >= GIVE_STORE_FROM) this.storeGiven = true;
+    const payload =
+      fromStore && !this.storeGiven
+        ? buf.slice(off + HEADER_SIZE, off + header.size)
+        : buf.subarray(off + HEADER_SIZE, off + header.size);
+    return { kind: 'frame', header, payload, fds };
+  }
+
+  /** Keep buf[off, end) — the incomplete rest — in a store of our own. */
+  private keepRest(buf: Uint8Array, off: number, fromStore: boolean): void {
     const rest = buf.length - off;
-    if (storeGiven) {
+    if (this.storeGiven) {
+      // The store went out with a frame (recycle may bring it back): the rest goes into a
+      // fresh one.
       this.given = this.store;
       this.store = new Uint8Array(0);
       this.len = 0;
@@ -203,12 +230,11 @@ export class FrameReader {
     } else if (fromStore) {
       this.store.copyWithin(0, off, buf.length);
     } else if (rest > 0) {
-      // Keep the incomplete tail in our own copy: the caller's chunk may be reused.
+      // The caller's chunk may be reused once push() returns.
       this.reserve(rest);
       this.store.set(buf.subarray(off), 0);
     }
     this.len = rest;
-    return events;
   }
 
   /** Make room for `n` bytes in the store, keeping store[0, len). */
