@@ -12,6 +12,9 @@ import { GraceCard } from './grace-card.js';
 import { type MemoryBacking, SparseMemory } from './memory.js';
 import { type CardProfile, DEFAULT_PROFILE, getProfile, type ProfileName } from './profiles.js';
 
+/** The low 24 bits of every NVIDIA DSN seen in real dumps: OUI 48:B0:2D, byte-reversed. */
+export const NVIDIA_DSN_OUI = 0x2db048n;
+
 /**
  * Where Grace maps the GPU's memory in the host physical address space: 0x4000_0000_0000
  * (64 TiB) is the base commonly seen for the GPU node in GH200 /proc/iomem; not verified
@@ -39,7 +42,7 @@ export interface CreateCardOptions {
   acpiMemSize?: number | null;
   /** ACPI `nvidia,gpu-mem-base-pa`; default DEFAULT_GPU_MEM_BASE_PA. */
   acpiMemBasePa?: bigint;
-  /** Device Serial Number; default derived from the NVIDIA OUI and the device ID. */
+  /** Device Serial Number; default the device ID above NVIDIA's OUI (see NVIDIA_DSN_OUI). */
   serialNumber?: bigint;
   /** CXL parts: time after power-on / each reset until MEM_INFO_VALID; default 0. */
   cxlInfoValidDelayMs?: number;
@@ -85,7 +88,10 @@ export function createCard(opts: CreateCardOptions): GraceCard {
   }
   const basePa = opts.acpiMemBasePa ?? DEFAULT_GPU_MEM_BASE_PA;
   if (basePa < 0n || basePa >= 1n << 64n) throw new RangeError('acpiMemBasePa must fit 64 bits');
-  const serialNumber = opts.serialNumber ?? 0x48b02d_fffe_000000n + BigInt(profile.deviceId);
+  // NVIDIA's DSN layout: the OUI 48:B0:2D in the low three bytes (config bytes 48 B0 2D), the
+  // serial above it — real H20 "9f-21-0f-69-a4-2d-b0-48" (NVIDIA/nvtrust#128) and GB10
+  // "00-00-00-00-00-2d-b0-48". The default serial is the device ID (assumption).
+  const serialNumber = opts.serialNumber ?? (BigInt(profile.deviceId) << 24n) | NVIDIA_DSN_OUI;
   return new GraceCard({
     profile,
     image: buildConfigImage(profile, { serialNumber, memSize }),

@@ -97,7 +97,9 @@ describe('config image per profile', () => {
         [PCI_EXT_CAP_ID_DSN, 0x2f0],
       ],
     );
-    assert.equal(c.cfgRead(0x2f0 + 8, 4), 0x48b02dff);
+    // NVIDIA layout: OUI bytes 48 B0 2D lowest, the serial (device ID 0x2941 here) above.
+    assert.equal(c.cfgRead(0x2f0 + 4, 4), 0x412db048);
+    assert.equal(c.cfgRead(0x2f0 + 8, 4), 0x29);
   });
 
   it('BARs: 16 MiB BAR0, real BAR1 at 2/3, 32 MiB at 4/5, all 64-bit prefetchable', () => {

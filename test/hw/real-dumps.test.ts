@@ -65,3 +65,12 @@ describe('Hopper/Blackwell capability values (H100 SXM hexdump, H100 PCIe and GB
     });
   }
 });
+
+describe('Device Serial Number layout (H20 lspci NVIDIA/nvtrust#128, GB10 config walk)', () => {
+  it('the low dword ends in the OUI bytes 48 B0 2D, as "…-2d-b0-48" in lspci', () => {
+    for (const profile of ['gh200', 'gb200'] as const) {
+      const lo = card(profile).cfgRead(0x2f0 + 4, 4);
+      assert.equal(lo & 0xffffff, 0x2db048);
+    }
+  });
+});
