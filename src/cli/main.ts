@@ -24,12 +24,14 @@ import { ClientError, DeviceBusyError } from '../vfio-user/client/client.js';
 import { ProtocolError, RemoteError } from '../vfio-user/protocol/errors.js';
 import { TransportError } from '../vfio-user/transport/errors.js';
 import { CXL_TIMEOUT_SECONDS } from './build-device.js';
+import { runCtl } from './ctl.js';
 import { CliError } from './errors.js';
 import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { packageVersion } from './package-version.js';
 import { LIMITS_HELP, startServer } from './serve.js';
 import { parseSize, SizeError } from './size.js';
+import { runTraceExport } from './trace-export.js';
 import { ACCELS, ARCHES, runVmConfig, VM_FORMATS } from './vm-config/index.js';
 
 const HELP_POINTER = "Try 'nvgrace-user --help' or 'nvgrace-user <command> --help'.";
@@ -285,6 +287,49 @@ function buildProgram(out: (s: string) => void): Command {
       });
       for (const w of r.warnings) process.stderr.write(`nvgrace-user: warning: ${w}\n`);
       out(r.text);
+    });
+
+  program
+    .command('ctl')
+    .description(
+      'talk to a control socket (serve --control-socket): METHOD [key=value ...] prints the result as JSON; "events" streams notifications (docs/control-plane.md)',
+    )
+    .argument('<socket>', 'the control socket path')
+    .argument(
+      '<method>',
+      'get_status, inject_fault, clear_faults, reset_device, raise_irq, request_release, disconnect_client, trace_start, trace_stop, or events',
+    )
+    .argument('[params...]', 'key=value parameters (numbers, 0x-hex, true/false, JSON, or strings)')
+    .option('--wait-event <name>', 'then wait for the first event of this type and print it')
+    .option(
+      '--timeout <ms>',
+      'how long to wait for the reply and the event',
+      intArg('--timeout'),
+      10000,
+    )
+    .action(async (socket: string, method: string, params: string[], o) => {
+      process.exitCode = await runCtl(
+        socket,
+        method,
+        params,
+        { waitEvent: o.waitEvent, timeoutMs: o.timeout },
+        out,
+        (s) => process.stderr.write(s),
+      );
+    });
+
+  program
+    .command('trace-export')
+    .description(
+      'convert an access trace (serve --trace, trace_start) to the Chrome trace-event format, for Perfetto',
+    )
+    .argument('<in>', 'the JSON-lines trace')
+    .argument('<out>', 'where to write the Chrome trace JSON')
+    .action((input: string, output: string) => {
+      const n = runTraceExport(input, output);
+      out(
+        `${n.events} trace events from ${n.records} records written to ${output}${n.skipped ? ` (${n.skipped} unreadable lines skipped)` : ''}\n`,
+      );
     });
 
   program

@@ -94,18 +94,18 @@ export class GpuUnit {
   /** Watch the readiness registers after a reset: one event, reached or timed out. */
   private armReadiness(): void {
     if (this.readinessTimer) clearTimeout(this.readinessTimer);
-    this.readinessStart = Date.now();
+    this.readinessStart = this.parts.card.clock.now();
     this.scheduleReadiness();
   }
 
   private scheduleReadiness(): void {
     const card = this.parts.card;
-    const elapsed = Date.now() - this.readinessStart;
+    const elapsed = card.clock.now() - this.readinessStart;
     const left = READY_TIMEOUT_MS - elapsed;
     const ms = card.readyInMs();
     const fire = (): void => {
       this.readinessTimer = null;
-      const now = Date.now() - this.readinessStart;
+      const now = Math.round(card.clock.now() - this.readinessStart);
       const r = card.readiness();
       if (r.c2cLinkReady && r.hbmTrainingDone) {
         this.emit('readiness-reached', { afterMs: now });
