@@ -25,9 +25,42 @@ export function memoryHeadline(s: DeviceSummary): string {
   return `${formatSize(s.servedMemory)} device memory exposed`;
 }
 
+/** Every setting that changes behaviour, as the banner echoes it. */
+export interface BehaviourSettings {
+  kernel: string;
+  readyDelayMs?: number | undefined;
+  resetDurationMs?: number | undefined;
+  acpi?: string | undefined;
+  memoryFile?: string | undefined;
+  sync?: string | undefined;
+  handshakeMs?: number | undefined;
+}
+
+/** One line naming each behaviour-changing setting and its value (defaults included). */
+export function settingsLine(o: BehaviourSettings): string {
+  const parts = [
+    `band ${o.kernel}`,
+    `ready delay ${o.readyDelayMs ?? 0} ms`,
+    `reset duration ${o.resetDurationMs ?? 0} ms`,
+    `ACPI gpu-mem-size ${o.acpi ?? 'present'}`,
+    o.memoryFile
+      ? `memory file ${o.memoryFile} (sync ${o.sync ?? 'shutdown'})`
+      : 'memory anonymous',
+    `handshake timeout ${o.handshakeMs ?? 10000} ms`,
+  ];
+  return `  settings: ${parts.join(', ')}`;
+}
+
+/** Stands for the socket path in the QEMU line when serving an inherited fd (--fd). */
+export const SOCKET_PLACEHOLDER = '<SOCKET-PATH>';
+
 export function formatBanner(
   s: DeviceSummary,
-  where: { socketPath: string | undefined; guestMemory?: number | undefined },
+  where: {
+    socketPath: string | undefined;
+    guestMemory?: number | undefined;
+    settings?: BehaviourSettings | undefined;
+  },
 ): string {
   const lines: string[] = [];
   const ids = `${hex4(s.vendorId)}:${hex4(s.deviceId)}`;
@@ -37,6 +70,7 @@ export function formatBanner(
     `nvgrace-user: serving ${title}${title.includes(ids) ? '' : ` [${ids}]`}, ${memoryHeadline(s)}`,
   );
   lines.push(`  driver model: ${s.name}, host kernel band ${s.kernel}`);
+  if (where.settings) lines.push(settingsLine(where.settings));
   lines.push(
     `  device memory: ${formatSize(s.memSize)} (${s.memSize} bytes)${s.memoryFile ? ` in ${s.memoryFile}` : ', anonymous memfd'}`,
   );
@@ -54,26 +88,30 @@ export function formatBanner(
     lines.push(`  ${what}, ${b.kind}${mem}${b.mappable ? ', mmap through fd' : ', trapped'}`);
   }
   lines.push(`  socket: ${where.socketPath ?? '(inherited fd)'}`);
-  if (where.socketPath) {
-    const cmd = qemuCommand({
-      socketPath: where.socketPath,
-      barSizes: s.bars.filter((b) => b.index <= 5).map((b) => b.size),
-      ...(where.guestMemory ? { guestMemory: where.guestMemory } : {}),
-    });
-    lines.push('');
-    lines.push('Attach it with QEMU >= 10.1 (add your disk/kernel options):');
-    lines.push(`  ${shellJoin(cmd.argv)}`);
-  }
+  const cmd = qemuCommand({
+    socketPath: where.socketPath ?? SOCKET_PLACEHOLDER,
+    barSizes: s.bars.filter((b) => b.index <= 5).map((b) => b.size),
+    ...(where.guestMemory ? { guestMemory: where.guestMemory } : {}),
+  });
+  lines.push('');
+  lines.push(
+    where.socketPath
+      ? 'Attach it with QEMU >= 10.1 (add your disk/kernel options):'
+      : `Attach it with QEMU >= 10.1 (put the inherited socket's path for ${SOCKET_PLACEHOLDER}; add your disk/kernel options):`,
+  );
+  lines.push(`  ${shellJoin(cmd.argv)}`);
   return `${lines.join('\n')}\n`;
 }
 
 /** The banner of a --socket-dir server: every GPU on one line, then how to attach them. */
 export function formatSetBanner(
   gpus: readonly Pick<GpuInstance, 'index' | 'socketPath' | 'summary'>[],
+  settings?: BehaviourSettings,
 ): string {
   const first = gpus[0]!.summary;
   const lines = [`nvgrace-user: serving ${gpus.length} × ${first.description}`];
   lines.push(`  driver model: ${first.name}, host kernel band ${first.kernel}`);
+  if (settings) lines.push(settingsLine(settings));
   for (const g of gpus) {
     const bars = g.summary.bars.map((b) => `BAR${b.index} ${formatSize(b.size)}`).join(', ');
     lines.push(

@@ -7,6 +7,7 @@
 
 import { FileMemory } from '../host/index.js';
 import { systemClock } from '../host/system-clock.js';
+import type { Clock } from '../hw/clock.js';
 import type { GraceCard } from '../hw/grace-card.js';
 import { createCard, getProfile, type ProfileName } from '../hw/index.js';
 import {
@@ -16,6 +17,7 @@ import {
   type MsePolicy,
   NvgraceDevice,
 } from '../nvgrace/index.js';
+import { READY_TIMEOUT_MS } from '../nvgrace/kernel-bands.js';
 import { cxlMemActiveTimeoutMs } from '../pci/cxl-dvsec.js';
 import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
@@ -34,6 +36,8 @@ export interface DeviceOptions {
   readyDelayMs?: number;
   /** blackwell-next: Memory_Active_Timeout in seconds (1, 4, 16, 64 or 256) instead of 16. */
   cxlTimeoutS?: number;
+  /** Told about once a second while the driver probe waits for the card to be ready. */
+  onProbeWait?: (message: string) => void;
   resetDurationMs?: number;
   /** ACPI gpu-mem-size: 'present' (default), 'absent' or 'zero' (both make the driver fall back to plain vfio-pci). */
   acpi?: 'present' | 'absent' | 'zero';
@@ -81,6 +85,32 @@ export interface BuiltDevice {
   close(): void;
 }
 
+/**
+ * The system clock, reporting each readiness poll's sleep while the probe runs ("waiting for
+ * C2C link / HBM training, 3 s of 30 s"); silent once done() (the device keeps the clock
+ * for its post-reset waits).
+ */
+function probeClock(report: ((message: string) => void) | undefined) {
+  let probing = report !== undefined;
+  const start = systemClock.now();
+  const clock: Clock = {
+    now: () => systemClock.now(),
+    sleep: (ms) => {
+      if (probing) {
+        const waited = Math.round((systemClock.now() - start) / 1000);
+        report!(`waiting for C2C link / HBM training, ${waited} s of ${READY_TIMEOUT_MS / 1000} s`);
+      }
+      return systemClock.sleep(ms);
+    },
+  };
+  return {
+    clock,
+    done: () => {
+      probing = false;
+    },
+  };
+}
+
 export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
   const profile = getProfile(opts.profile);
   const memSize = opts.memSize ?? profile.memSize;
@@ -106,15 +136,17 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       resetDurationMs: opts.resetDurationMs ?? 0,
       acpiMemSize: opts.acpi === 'absent' ? null : opts.acpi === 'zero' ? 0 : undefined,
     });
+    const probe = probeClock(opts.onProbeWait);
     const device = await createNvgraceDevice({
       card,
       kernel: opts.kernel,
-      clock: systemClock,
+      clock: probe.clock,
       policies: {
         ...(opts.mse ? { mse: opts.mse } : {}),
         ...(opts.layout ? { layout: opts.layout } : {}),
       },
     });
+    probe.done();
     const bars = summarizeBars(device);
     const summary: DeviceSummary = {
       name: device.name,

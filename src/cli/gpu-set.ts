@@ -54,7 +54,11 @@ export async function startGpu(
   log: Logger,
   settings: EndpointSettings = {},
 ): Promise<GpuInstance> {
-  const built = await buildDevice({ ...opts, memoryLabel: `gpu${index}` });
+  const built = await buildDevice({
+    ...opts,
+    memoryLabel: `gpu${index}`,
+    onProbeWait: (message) => log.info({ gpu: index }, message),
+  });
   let listener: ReturnType<typeof listenUnix>;
   try {
     listener = 'fd' in listen ? listenFd(listen.fd) : listenUnix(listen.socketPath);

@@ -18,7 +18,7 @@ import { FileTraceSink } from '../control/trace-sink.js';
 import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
 import { ENDPOINT_DEFAULTS, type ServerEndpoint } from '../vfio-user/server/endpoint.js';
-import { formatBanner, formatSetBanner } from './banner.js';
+import { type BehaviourSettings, formatBanner, formatSetBanner } from './banner.js';
 import type { DeviceOptions } from './build-device.js';
 import { CliError } from './errors.js';
 import { GpuSet, gpuSocketPath, type ListenSpec } from './gpu-set.js';
@@ -115,10 +115,23 @@ export async function startServer(
     throw e;
   }
   const first = gpus.at(0);
+  const settings: BehaviourSettings = {
+    kernel: opts.kernel,
+    readyDelayMs: opts.readyDelayMs,
+    resetDurationMs: opts.resetDurationMs,
+    acpi: opts.acpi,
+    memoryFile: opts.memoryFile,
+    sync: opts.sync,
+    handshakeMs: opts.handshakeTimeoutMs ?? ENDPOINT_DEFAULTS.handshakeMs,
+  };
   print(
     opts.socketDir === undefined
-      ? formatBanner(first.summary, { socketPath: first.socketPath, guestMemory: opts.guestMemory })
-      : formatSetBanner(gpus.gpus),
+      ? formatBanner(first.summary, {
+          socketPath: first.socketPath,
+          guestMemory: opts.guestMemory,
+          settings,
+        })
+      : formatSetBanner(gpus.gpus, settings),
   );
   for (const g of gpus.gpus) {
     log.info(
