@@ -75,7 +75,7 @@ describe('vfio_pci_ioctl_get_irq_info / vfio_pci_get_irq_count', () => {
     assert.deepEqual(core().dev.irqInfo(1), { index: 1, flags: 0x9, count: 16 });
   });
 
-  it('MSI-X: count table size (9), EVENTFD|NORESIZE (no dynamic MSI-X)', () => {
+  it('MSI-X: count table size (9), EVENTFD|NORESIZE (has_dyn_msix is false: the GICv3 ITS MSI parent lacks MSI_FLAG_PCI_MSIX_ALLOC_DYN)', () => {
     assert.deepEqual(core().dev.irqInfo(2), { index: 2, flags: 0x9, count: 9 });
   });
 
