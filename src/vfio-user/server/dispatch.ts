@@ -1,5 +1,6 @@
 /**
- * The dispatch table: command number → handler. Commands absent from the table (the
+ * The dispatch table: command number → handler. VERSION is not here: it changes the session's
+ * own state, so the session negotiates it (handle-version.ts computes the result). Commands absent from the table (the
  * server→client DMA_READ/WRITE, the removed 14, unknown numbers) are rejected by validation.
  */
 import { Command } from '../protocol/constants.js';
@@ -13,11 +14,9 @@ import {
   handleGetRegionIoFds,
 } from './handle-info.js';
 import { handleRegionWrite, handleRegionWriteMulti, handleSetIrqs } from './handle-io.js';
-import { handleVersion } from './handle-version.js';
 import { handleRegionRead } from './read-path.js';
 
 export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
-  [Command.VERSION, handleVersion],
   [Command.DMA_MAP, handleDmaMap],
   [Command.DMA_UNMAP, handleDmaUnmap],
   [Command.DEVICE_GET_INFO, handleDeviceGetInfo],

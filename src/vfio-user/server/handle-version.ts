@@ -7,9 +7,11 @@
  * buffer), so the JSON is shrunk to the essential keys when the request is small; `pgsizes` is
  * never 0; no twin_socket; `write_multiple: true` because REGION_WRITE_MULTI is implemented.
  * Any fault in the client's VERSION is EINVAL and the connection is dropped afterwards.
- * "VERSION twice" is EINVAL but the session continues.
+ * "VERSION twice" is EINVAL but the session continues. negotiateVersion only computes the
+ * result; the session applies it (its peer and state) — it is the one owner of that state.
  */
 import { fail } from '../../vfio/errors.js';
+import type { Frame } from '../protocol/header.js';
 import {
   MAX_DATA_XFER,
   PROTOCOL_MAJOR,
@@ -23,7 +25,7 @@ import {
   encodeVersionReply,
   parseCapabilities,
 } from '../protocol/version.js';
-import { type Handler, reply } from './context.js';
+import type { PeerCaps } from './context.js';
 
 /** Spec default for a client that does not say (max_msg_fds 1, max_data_xfer_size 1 MiB). */
 const CLIENT_DEFAULT_MAX_FDS = 1;
@@ -58,36 +60,42 @@ export function versionReplyCandidates(limits: ServerLimits): (string | null)[] 
   return out;
 }
 
-export const handleVersion: Handler = (ctx, frame) => {
-  if (ctx.peer) fail('EINVAL', 'VERSION sent twice');
-  const { msgId } = frame.header;
-  let caps: Capabilities;
-  let minor: number;
-  try {
-    const msg = decodeVersion(frame.payload);
-    if (msg.major !== PROTOCOL_MAJOR)
-      fail('EINVAL', `unsupported protocol major ${msg.major} (we speak ${PROTOCOL_MAJOR})`);
-    caps = parseCapabilities(msg.json);
-    minor = Math.min(msg.minor, PROTOCOL_MINOR);
-  } catch (e) {
-    ctx.requestClose(`bad VERSION: ${(e as Error).message}`);
-    throw e;
-  }
-  if (caps.unknownKeys)
-    ctx.log('debug', `VERSION: ignoring unknown capabilities ${caps.unknownKeys.join(', ')}`);
-  ctx.peer = {
+/** What a valid VERSION settles: the client as we now know it, and our reply. */
+export interface Negotiated {
+  peer: PeerCaps;
+  reply: Uint8Array;
+  /** Capability keys the client sent that we do not know (ignored), if any. */
+  unknownKeys: string[] | undefined;
+}
+
+/**
+ * Negotiate with the client's (first) VERSION: the result, or a VfioError/ProtocolError
+ * (EINVAL) for any fault in it — after which the session drops the connection.
+ */
+export function negotiateVersion(frame: Frame, limits: ServerLimits): Negotiated {
+  const msg = decodeVersion(frame.payload);
+  if (msg.major !== PROTOCOL_MAJOR)
+    fail('EINVAL', `unsupported protocol major ${msg.major} (we speak ${PROTOCOL_MAJOR})`);
+  const caps = parseCapabilities(msg.json);
+  const minor = Math.min(msg.minor, PROTOCOL_MINOR);
+  const peer: PeerCaps = {
     major: PROTOCOL_MAJOR,
     minor,
     maxMsgFds: caps.maxMsgFds ?? CLIENT_DEFAULT_MAX_FDS,
     maxDataXferSize: caps.maxDataXferSize ?? MAX_DATA_XFER,
     raw: caps,
   };
-  const limit = frame.header.size;
-  for (const json of versionReplyCandidates(ctx.limits)) {
+  return { peer, reply: versionReply(frame, limits, minor), unknownKeys: caps.unknownKeys };
+}
+
+/** The most complete reply that is no larger than the request. */
+function versionReply(frame: Frame, limits: ServerLimits, minor: number): Uint8Array {
+  const { msgId, size: limit } = frame.header;
+  for (const json of versionReplyCandidates(limits)) {
     const bytes = encodeVersionReply(msgId, PROTOCOL_MAJOR, minor, json);
-    if (bytes.length <= limit) return reply(bytes);
+    if (bytes.length <= limit) return bytes;
   }
   // Nothing fits (only a client whose own JSON is shorter than ours): the bare 20-byte reply,
   // never larger than the request, which had at least 4 payload bytes.
-  return reply(encodeVersionReply(msgId, PROTOCOL_MAJOR, minor, null));
-};
+  return encodeVersionReply(msgId, PROTOCOL_MAJOR, minor, null);
+}

@@ -32,6 +32,7 @@ import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
 import { unmapAll } from './handle-dma.js';
+import { type Negotiated, negotiateVersion } from './handle-version.js';
 import {
   FdRefusedError,
   type HostOps,
@@ -204,6 +205,7 @@ export class ServerSession {
       this.closeFds(frame.fds);
       return this.fail(header, noReply, Errno.EINVAL, 'VERSION must be the first command');
     }
+    if (header.command === Command.VERSION) return this.version(frame, noReply);
     const handler = HANDLERS.get(header.command);
     if (!handler) {
       this.closeFds(frame.fds);
@@ -228,8 +230,28 @@ export class ServerSession {
 
   private done(noReply: boolean, bag: FdBag, r: Reply): Reply | null {
     bag.closeRest(this.host, this.ctx.log);
-    if (this.ctx.peer && this.state === 'awaiting-version') this.state = 'ready';
     return noReply ? null : r;
+  }
+
+  /** VERSION: negotiate, then apply the result here (peer and state have this one owner). */
+  private version(frame: Frame, noReply: boolean): Reply | null {
+    const { header } = frame;
+    const bag = new FdBag(frame.fds);
+    if (this.state !== 'awaiting-version') {
+      return this.failed(header, noReply, bag, new VfioError(Errno.EINVAL, 'VERSION sent twice'));
+    }
+    let v: Negotiated;
+    try {
+      v = negotiateVersion(frame, this.limits);
+    } catch (e) {
+      this.ctx.requestClose(`bad VERSION: ${(e as Error).message}`);
+      return this.failed(header, noReply, bag, e);
+    }
+    if (v.unknownKeys)
+      this.ctx.log('debug', `VERSION: ignoring unknown capabilities ${v.unknownKeys.join(', ')}`);
+    this.ctx.peer = v.peer;
+    this.state = 'ready';
+    return this.done(noReply, bag, { bytes: v.reply, fds: [] });
   }
 
   private failed(header: Header, noReply: boolean, bag: FdBag, e: unknown): Reply | null {
