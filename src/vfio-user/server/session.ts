@@ -1,5 +1,5 @@
 /**
- * ServerSession: one client connection's state and the in-order dispatch of its messages.
+ * ServerSession: one client connection's state and the dispatch of its messages, one at a time.
  *
  * Lifecycle: the caller opens the device, creates the session (which hands the device a
  * DmaSpace over the session's DMA windows), feeds it every FrameReader event with handle(),
@@ -8,8 +8,8 @@
  * is gone; then it resets/reopens the device for the next client, as a real host would.
  *
  * Rules:
- * - messages are processed strictly in order: once a handler returns a Promise, later messages
- *   queue behind it (handle() then returns a Promise too);
+ * - one message at a time: the caller (ServerEndpoint) owns the order of messages and hands
+ *   over the next one only when the previous reply is out;
  * - VERSION first (else EINVAL); every error reply is header-only with a non-zero errno;
  * - No_reply commands are executed and never answered, not even on error (errors are logged);
  * - replies from the client are dropped with a log line (we never have a server→client request
@@ -64,7 +64,8 @@ export class ServerSession {
   readonly limits: ServerLimits;
   private readonly ctx: HandlerContext;
   private state: State = 'awaiting-version';
-  private tail: Promise<unknown> | null = null;
+  /** True while a handle() Promise is pending (see handle). */
+  private inFlight = false;
   private closeReason: string | null = null;
   private info: DeviceInfo | null = null;
   /** The limits validation needs, built once (not per message). */
@@ -121,29 +122,20 @@ export class ServerSession {
 
   /**
    * Process one FrameReader event. Returns the reply to send (null: nothing to send), or a
-   * Promise of it when the device waits or earlier messages are still being processed.
-   * Never throws and never rejects.
+   * Promise of it when the device waits. Never rejects. One message at a time: the caller
+   * owns the order of messages (ServerEndpoint's queue) and does not call handle() again
+   * until a returned Promise has settled; doing so is a caller bug and throws.
    */
   handle(ev: ReadEvent | Frame): MaybePromise<Reply | null> {
-    if (this.tail) {
-      const p = this.tail.then(() => this.process(ev));
-      this.track(p);
-      return p;
-    }
+    if (this.inFlight) throw new Error('ServerSession.handle: a message is still in progress');
     const r = this.process(ev);
-    if (r instanceof Promise) this.track(r);
+    if (r instanceof Promise) {
+      this.inFlight = true;
+      return r.finally(() => {
+        this.inFlight = false;
+      });
+    }
     return r;
-  }
-
-  private track(p: Promise<unknown>): void {
-    const t = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tail = t;
-    void t.then(() => {
-      if (this.tail === t) this.tail = null;
-    });
   }
 
   /** The client is gone: drop DMA windows, detach DMA from the device, close the device. Idempotent. */
