@@ -10,12 +10,14 @@ import { runMapped } from './cases/mapped.js';
 import { runNative } from './cases/native.js';
 import { runPoll } from './cases/poll.js';
 import { runStartup } from './cases/startup.js';
+import { runTrace } from './cases/trace.js';
 import type { TargetSpec } from './lib/targets.js';
 import type { CaseContext, CaseSpec, RawRow } from './lib/types.js';
 
 const CASES: Record<string, (ctx: CaseContext) => Promise<RawRow[]>> = {
   native: runNative,
   poll: runPoll,
+  trace: runTrace,
   mapped: runMapped,
   startup: runStartup,
   irq: runIrq,

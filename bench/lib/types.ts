@@ -38,7 +38,7 @@ export interface RawRow {
 }
 
 export interface CaseSpec {
-  /** 'native' | 'poll' | 'mapped' | 'startup' | 'irq' */
+  /** 'native' | 'trace' | 'poll' | 'mapped' | 'startup' | 'irq' */
   name: string;
   /** Which run this is (budgets may differ: pinned vs unpinned). */
   mode?: 'pinned' | 'unpinned';
