@@ -17,7 +17,7 @@ import {
 } from '../../src/vfio-user/protocol/index.js';
 import { enableMemorySpace } from '../lib/device.js';
 import { connectClient, spawnTarget } from '../lib/targets.js';
-import type { Budget, CaseContext, RawRow } from '../lib/types.js';
+import { type Budget, type CaseContext, heavyReps, type RawRow } from '../lib/types.js';
 
 const SIZE = 2 ** 30;
 const GB = SIZE / 1e9;
@@ -57,7 +57,7 @@ export async function runMapped(ctx: CaseContext): Promise<RawRow[]> {
     const c = await connectClient(target);
     await enableMemorySpace(c);
     const area = await bar4Area(c);
-    const reps = ctx.spec.reps;
+    const reps = heavyReps(ctx.spec);
     // First touch uses a fresh GiB of the BAR per repetition (GiB 1..reps), steady state GiB 0.
     if (area.size < BigInt(SIZE * (reps + 1)))
       throw new Error(`BAR4 area is only ${area.size} bytes`);

@@ -16,7 +16,7 @@
 import { enableMemorySpace } from '../lib/device.js';
 import type { TargetSpec } from '../lib/targets.js';
 import { connectClient, memfdAllocated, procMemory, spawnTarget } from '../lib/targets.js';
-import type { CaseContext, RawRow } from '../lib/types.js';
+import { type CaseContext, heavyReps, type RawRow } from '../lib/types.js';
 
 const MIB = 2 ** 20;
 const WRITTEN = 2 ** 30;
@@ -73,7 +73,7 @@ export async function runStartup(ctx: CaseContext): Promise<RawRow[]> {
   ];
   const samples = new Map<string, Sample[]>(configs.map((c) => [c.name, []]));
   // Interleave the configurations, one start each per repetition.
-  for (let r = 0; r < ctx.spec.reps; r++) {
+  for (let r = 0; r < heavyReps(ctx.spec); r++) {
     for (const cfg of configs) samples.get(cfg.name)!.push(await once(cfg.spec, cfg.write));
   }
   const rows: RawRow[] = [];

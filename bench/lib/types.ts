@@ -60,3 +60,11 @@ export interface CaseContext {
   server: import('./targets.js').TargetSpec;
   floor: import('./targets.js').TargetSpec;
 }
+
+/**
+ * Repetitions for cases where each one moves a GiB (mapped copies, start-up writes): at most
+ * 5, the issue's minimum, so a full run stays under 6 minutes on 2 CPUs.
+ */
+export function heavyReps(spec: CaseSpec): number {
+  return Math.min(spec.reps, 5);
+}
