@@ -1,6 +1,6 @@
 /**
  * The Generic Initiator entries of an ACPI SRAT, as the interop tests read them from a
- * guest's /sys/firmware/acpi/tables/SRAT. ACPI 6.3 §5.2.16.6: type 5, length 32, device
+ * guest's /sys/firmware/acpi/tables/SRAT. ACPI 6.3, section 5.2.16.6: type 5, length 32, device
  * handle type at +3 (1 = PCI), proximity domain at +4, the 16-byte device handle at +8:
  * segment (2 bytes), then the BDF as a 16-bit value, bus in bits 15:8 (so byte 3 of the
  * handle, which is what Linux reads) and devfn in bits 7:0.
