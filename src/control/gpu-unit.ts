@@ -95,10 +95,10 @@ export class GpuUnit {
   private armReadiness(): void {
     if (this.readinessTimer) clearTimeout(this.readinessTimer);
     this.readinessStart = this.parts.card.clock.now();
-    this.scheduleReadiness();
+    this.scheduleReadiness(true);
   }
 
-  private scheduleReadiness(): void {
+  private scheduleReadiness(first = false): void {
     const card = this.parts.card;
     const elapsed = card.clock.now() - this.readinessStart;
     const left = READY_TIMEOUT_MS - elapsed;
@@ -118,7 +118,7 @@ export class GpuUnit {
     // Re-checks are at least READINESS_POLL_MS apart: readiness can lag readyInMs (a CXL
     // DVSEC, a readiness hook), and a 0 ms loop would spin until the 30 s timeout.
     const wait = ms === null ? left : Math.min(ms, left);
-    const floor = elapsed > 0 ? READINESS_POLL_MS : 0;
+    const floor = first ? 0 : READINESS_POLL_MS;
     this.readinessTimer = setTimeout(fire, Math.max(floor, wait));
     this.readinessTimer.unref?.();
   }
@@ -201,7 +201,7 @@ export class GpuUnit {
     // A readiness wait held by a fault may now complete.
     if (this.readinessTimer) {
       clearTimeout(this.readinessTimer);
-      this.scheduleReadiness();
+      this.scheduleReadiness(true);
     }
     return { cleared };
   }

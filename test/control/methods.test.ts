@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { C2C_LINK_STATUS, HBM_TRAINING_STATUS, NV_PMC_BOOT_0 } from '../../src/hw/bar0.js';
 import { LAYOUT } from '../../src/hw/config-image.js';
 import { PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS } from '../../src/pci/constants.js';
+import { Errno } from '../../src/uapi/errno.js';
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
 import { IrqSetFlags } from '../../src/vfio-user/protocol/index.js';
 import { le32, u32, until } from '../e2e/helpers.js';
@@ -107,11 +108,11 @@ describe('control socket: a VMM attached, the host injects faults', () => {
     await ctl.client.call('inject_fault', { kind: 'poison', offset: 0x20000, length: 0x1000 });
     await assert.rejects(
       vmm.regionRead(BAR4, 0x20000, 4),
-      (e: { errno?: number }) => e.errno === 14,
+      (e: { errno?: number }) => e.errno === Errno.EFAULT,
     );
     await assert.rejects(
       vmm.regionRead(BAR4, 0x1fffc, 8),
-      (e: { errno?: number }) => e.errno === 14,
+      (e: { errno?: number }) => e.errno === Errno.EFAULT,
     );
     assert.equal(u32(await vmm.regionRead(BAR4, 0x21000, 4)), 0);
     assert.equal(await vmm.regionWrite(BAR4, 0x20004, le32(1)), 4);

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseTraceLines, toChromeTrace } from '../../src/control/chrome-trace.js';
 import type { AccessRecord, MessageRecord, TraceRecord } from '../../src/control/trace-record.js';
 import { C2C_LINK_STATUS } from '../../src/hw/bar0.js';
+import { Errno } from '../../src/uapi/errno.js';
 import { le32, until } from '../e2e/helpers.js';
 import { type ControlServed, serveWithControl } from './helpers.js';
 
@@ -81,7 +82,7 @@ describe('access trace', () => {
     );
     assert.deepEqual(
       msgs.map((m) => m.errno),
-      [0, 0, 0, 0, 0, 0, 22],
+      [0, 0, 0, 0, 0, 0, Errno.EINVAL],
     );
     const acc = recs.filter((r): r is AccessRecord => r.type === 'access');
     assert.deepEqual(
@@ -90,7 +91,7 @@ describe('access trace', () => {
         ['REGION_READ', CONFIG, 0, 4, '0x234210de', 0],
         ['REGION_WRITE', 0, 0x100, 4, '0xdeadbeef', 0],
         ['REGION_READ', 0, C2C_LINK_STATUS, 4, '0x000000ff', 0],
-        ['REGION_READ', 4, 2 ** 40, 4, undefined, 22],
+        ['REGION_READ', 4, 2 ** 40, 4, undefined, Errno.EINVAL],
       ],
     );
     const events = recs
