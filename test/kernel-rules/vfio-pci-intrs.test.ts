@@ -213,6 +213,18 @@ describe('vfio_msi_enable / vfio_msi_disable and the MSI capability', () => {
     );
   });
 
+  it('the virtual flags keep the Enable and MME the user wrote across a SET_IRQS disable (vfio_msi_disable leaves vconfig alone)', () => {
+    const { dev, card } = core();
+    dev.setIrqs({ flags: EVENTFD | TRIGGER, index: MSI, start: 0, count: 4, sinks: sinks(4) });
+    const low = rd(dev.read(CFG, MSI_FLAGS, 1) as Uint8Array);
+    dev.write(CFG, MSI_FLAGS, le((low & 0x0f) | 0x20 | 1, 1)); // the guest's Enable + MME 2
+    dev.setIrqs({ flags: NONE | TRIGGER, index: MSI, start: 0, count: 0 });
+    const v = rd(dev.read(CFG, MSI_FLAGS, 2) as Uint8Array);
+    assert.equal(v & 1, 1, 'virtual Enable still set');
+    assert.equal((v >> 4) & 7, 2);
+    assert.equal(card.cfgRead(MSI_FLAGS, 2) & 1, 0, 'hardware disabled');
+  });
+
   it('re-enable after disable programs the new vector count', () => {
     const { dev, card } = core();
     dev.setIrqs({ flags: EVENTFD | TRIGGER, index: MSI, start: 0, count: 8, sinks: sinks(8) });
