@@ -428,16 +428,14 @@ export class IrqController {
       card.cfgWrite(f, 2, next);
       const reg = this.msiMaskReg();
       if (reg !== undefined) {
-        // Allocated vectors masked except those with a trigger; bits above kept.
+        // Allocated vectors (2^MME) masked except those with a trigger; bits above kept.
         const all = this.msiMultiMask();
-        let want = 0;
+        let triggered = 0;
         for (let v = 0; v < Math.min(this.vectors.length, 32); v++) {
-          if (this.vectors[v] === null || this.vectors[v] === undefined) want += 2 ** v;
+          if (this.vectors[v]) triggered += 2 ** v;
         }
-        for (let v = this.vectors.length; v < 32; v++)
-          if (Math.floor(all / 2 ** v) % 2) want += 2 ** v;
         const cur = card.cfgRead(reg, 4);
-        card.cfgWrite(reg, 4, ((cur & ~all) | (want & all)) >>> 0);
+        card.cfgWrite(reg, 4, ((cur & ~all) | (all & ~triggered)) >>> 0);
       }
     } else if (this.mode === 'msix' && this.layout.msixCap !== undefined) {
       const f = this.layout.msixCap + C.PCI_MSIX_FLAGS;
