@@ -227,3 +227,60 @@ test('sending to a peer that is gone closes with an ESOCKET error instead of thr
     p.close();
   }
 });
+
+test('a transient handler gets large reads as views it must copy, small reads and plain handlers get chunks of their own', async () => {
+  const p = await connectedPair();
+  try {
+    const got: { chunk: Buffer; copy: Buffer; transient: boolean }[] = [];
+    p.server.onData(
+      (chunk, _fds, transient) => {
+        got.push({ chunk, copy: Buffer.from(chunk), transient });
+      },
+      { transient: true },
+    );
+    p.client.send(Buffer.alloc(100, 1));
+    await until(() => got.length === 1, 'small read');
+    p.client.send(Buffer.alloc(64 * 1024, 2));
+    await until(() => got.reduce((n, g) => n + g.copy.length, 0) === 100 + 64 * 1024, 'large read');
+    assert.equal(got[0]!.transient, false, 'a small read is a chunk of its own');
+    const large = got.slice(1);
+    assert.ok(
+      large.some((g) => g.transient),
+      'a large read is a view of the read buffer',
+    );
+    for (const g of large) assert.ok(g.copy.every((v) => v === 2));
+    // A later small read does not touch the first chunk.
+    p.client.send(Buffer.alloc(100, 3));
+    await until(() => got.at(-1)!.copy[0] === 3, 'second small read');
+    assert.ok(
+      got[0]!.chunk.every((v) => v === 1),
+      'the small chunk kept its bytes',
+    );
+  } finally {
+    p.close();
+  }
+});
+
+test('a connection with a plain handler never hands out views of its read buffer', async () => {
+  const p = await connectedPair();
+  try {
+    const got: { chunk: Buffer; transient: boolean }[] = [];
+    p.server.onData((chunk, _fds, transient) => got.push({ chunk, transient }));
+    p.client.send(Buffer.alloc(64 * 1024, 4));
+    await until(() => got.reduce((n, g) => n + g.chunk.length, 0) === 64 * 1024, 'large read');
+    p.client.send(Buffer.alloc(64 * 1024, 5));
+    await until(() => got.reduce((n, g) => n + g.chunk.length, 0) === 128 * 1024, 'second');
+    assert.ok(got.every((g) => !g.transient));
+    let seen = 0;
+    for (const g of got) {
+      const want = seen < 64 * 1024 ? 4 : 5;
+      assert.ok(
+        g.chunk.every((v) => v === want),
+        'each chunk kept its own bytes',
+      );
+      seen += g.chunk.length;
+    }
+  } finally {
+    p.close();
+  }
+});
