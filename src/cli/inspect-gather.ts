@@ -7,7 +7,7 @@
  * it receives are closed; errors per region/IRQ are recorded, not fatal.
  */
 
-import { PciRegion, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
+import { PciRegion, pciRegionName, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
 import type { VfioUserClient } from '../vfio-user/client/client.js';
 import { decodeSparseMmapCap, walkCaps } from '../vfio-user/protocol/index.js';
 import { labelRegion, servedRegion } from './region-labels.js';
@@ -74,7 +74,6 @@ export interface InspectReport {
   acpi: AcpiNeeds | null;
 }
 
-const REGION_NAMES = ['BAR0', 'BAR1', 'BAR2', 'BAR3', 'BAR4', 'BAR5', 'ROM', 'CONFIG', 'VGA'];
 const IRQ_NAMES = ['INTx', 'MSI', 'MSI-X', 'ERR', 'REQ'];
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
@@ -128,7 +127,7 @@ export async function gatherInspect(
   const regions: RegionReport[] = [];
   let acpi: AcpiNeeds | null = null;
   for (let i = 0; i < device.numRegions; i++) {
-    const name = REGION_NAMES[i] ?? `region ${i}`;
+    const name = pciRegionName(i);
     try {
       const r = await client.regionInfo(i);
       if (r.fd !== null) closeFd(r.fd);

@@ -24,6 +24,17 @@ export const PciRegion = {
   NUM_REGIONS: 9,
 } as const;
 
+const REGION_NAMES = new Map<number, string>(
+  Object.entries(PciRegion)
+    .filter(([k]) => k !== 'NUM_REGIONS')
+    .map(([k, v]) => [v, k]),
+);
+
+/** "BAR4", "CONFIG", or "region N" for an index vfio-pci does not define. */
+export function pciRegionName(index: number): string {
+  return REGION_NAMES.get(index) ?? `region ${index}`;
+}
+
 /** IRQ indexes of a vfio-pci device (VFIO_PCI_*_IRQ_INDEX). */
 export const PciIrq = { INTX: 0, MSI: 1, MSIX: 2, ERR: 3, REQ: 4, NUM_IRQS: 5 } as const;
 

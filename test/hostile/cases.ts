@@ -18,6 +18,7 @@ import {
   Command,
   DmaMapFlags,
   DmaUnmapFlags,
+  Errno,
   encodeDeviceGetInfo,
   encodeDmaMap,
   encodeDmaUnmap,
@@ -81,9 +82,7 @@ export interface MalformedCase {
   expect: Expect;
 }
 
-const EINVAL = 22;
-const ENOENT = 2;
-const EEXIST = 17;
+const { EINVAL, ENOENT, EEXIST } = Errno;
 
 /** A message with an arbitrary header (size defaults to the true length). */
 export function raw(
