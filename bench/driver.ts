@@ -7,6 +7,7 @@
  */
 import { runIrq } from './cases/irq.js';
 import { runMapped } from './cases/mapped.js';
+import { runMultiGpu } from './cases/multi-gpu.js';
 import { runNative } from './cases/native.js';
 import { runPoll } from './cases/poll.js';
 import { runStartup } from './cases/startup.js';
@@ -21,6 +22,7 @@ const CASES: Record<string, (ctx: CaseContext) => Promise<RawRow[]>> = {
   mapped: runMapped,
   startup: runStartup,
   irq: runIrq,
+  'multi-gpu': runMultiGpu,
 };
 
 async function main(): Promise<void> {

@@ -19,7 +19,7 @@ import { formatMarkdown, formatTable, type ResultRow, summarize } from './lib/re
 import { lvuProgram, ROOT } from './lib/targets.js';
 import type { CaseSpec, RawRow } from './lib/types.js';
 
-const ALL_CASES = ['native', 'trace', 'poll', 'mapped', 'startup', 'irq'];
+const ALL_CASES = ['native', 'trace', 'poll', 'mapped', 'startup', 'irq', 'multi-gpu'];
 const MODES = ['pinned', 'unpinned'] as const;
 type Mode = (typeof MODES)[number];
 const README_BEGIN = '<!-- bench:begin (npm run bench -- --update-readme) -->';
