@@ -133,6 +133,10 @@ export function formatInspect(r: InspectReport): string {
     `\tdevice flags 0x${r.device.flags.toString(16)}, ${r.device.numRegions} regions, ${r.device.numIrqs} IRQ types`,
   );
   for (const g of r.regions) {
+    if (g.absent) {
+      out.push(`\tregion ${g.index} ${g.name}: absent (the device has no such region)`);
+      continue;
+    }
     if (g.error) {
       out.push(`\tregion ${g.index} ${g.name}: error ${g.error}`);
       continue;

@@ -9,7 +9,7 @@
 
 import { PciRegion, pciRegionName, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
 import type { VfioUserClient } from '../vfio-user/client/client.js';
-import { decodeSparseMmapCap, walkCaps } from '../vfio-user/protocol/index.js';
+import { decodeSparseMmapCap, Errno, RemoteError, walkCaps } from '../vfio-user/protocol/index.js';
 import { labelRegion, servedRegion } from './region-labels.js';
 
 export interface RegionReport {
@@ -27,6 +27,8 @@ export interface RegionReport {
   kind?: string;
   /** The TYPE capability of a device-specific region. */
   type?: { type: string; subtype: number };
+  /** The device has no such region (the server answered EINVAL, as the kernel does). */
+  absent?: boolean;
   error?: string;
 }
 
@@ -171,6 +173,9 @@ export async function gatherInspect(
           : {}),
       });
     } catch (e) {
+      // vfio_pci_ioctl_get_region_info(): EINVAL for an index the device does not have
+      // (VGA on a device without VGA): the region is absent, not broken.
+      const absent = e instanceof RemoteError && e.errno === Errno.EINVAL;
       regions.push({
         index: i,
         name,
@@ -182,7 +187,7 @@ export async function gatherInspect(
         mmap: false,
         fdPassed: false,
         sparseAreas: [],
-        error: (e as Error).message,
+        ...(absent ? { absent: true } : { error: (e as Error).message }),
       });
     }
   }

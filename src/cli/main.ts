@@ -11,7 +11,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ControlSocketError } from '../control/server.js';
 import { HostError } from '../host/errors.js';
-import { listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
+import { getProfile, listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
 import {
   EXPOSURE_LAYOUTS,
   KERNEL_BAND_HELP,
@@ -251,10 +251,17 @@ function buildProgram(out: (s: string) => void): Command {
     .command('inspect')
     .description('connect as a VMM would and print what the device looks like (lspci -vv style)')
     .argument('<socket>', 'the server socket path')
-    .option('--json', 'print JSON instead of text')
+    .option('--json', 'print JSON instead of text (config space as one hex string)')
+    .option('--hex', 'print config space in `lspci -xxxx` format (decode: lspci -F FILE -vvv)')
     .option('--timeout <ms>', 'per-request timeout', intArg('--timeout'), 5000)
     .action(async (socket: string, o) => {
-      out(await runInspect(socket, { json: Boolean(o.json), timeoutMs: o.timeout }));
+      out(
+        await runInspect(socket, {
+          json: Boolean(o.json),
+          hex: Boolean(o.hex),
+          timeoutMs: o.timeout,
+        }),
+      );
     });
 
   program
@@ -335,7 +342,24 @@ function buildProgram(out: (s: string) => void): Command {
   program
     .command('profiles')
     .description('list the GPU profiles')
-    .action(() => {
+    .option('--json', 'print JSON (name, description, ids, memory size, default) instead of text')
+    .action((o: { json?: boolean }) => {
+      if (o.json) {
+        const list = listProfiles().map((p) => {
+          const f = getProfile(p.name);
+          const id = (v: number) => `0x${v.toString(16).padStart(4, '0')}`;
+          return {
+            name: p.name,
+            default: p.isDefault,
+            description: p.description,
+            vendorId: id(f.vendorId),
+            deviceId: id(f.deviceId),
+            memSize: f.memSize,
+          };
+        });
+        out(`${JSON.stringify(list, null, 2)}\n`);
+        return;
+      }
       for (const p of listProfiles())
         out(`${p.name}${p.isDefault ? ' (default)' : ''}\t${p.description}\n`);
     });
