@@ -293,7 +293,10 @@ function extCapPerms(
       break;
     }
     case C.PCI_EXT_CAP_ID_PWR:
-      write[pos + C.PCI_PWR_DSR] = 0xff;
+      // init_pci_ext_cap_pwr_perm: the writable byte is PCI_PWR_DATA (+8, read-only in
+      // hardware), not the Data Select register at +4, whatever its comment says — so a user
+      // cannot change the selector through vfio.
+      write[pos + C.PCI_PWR_DATA] = 0xff;
       break;
     case C.PCI_EXT_CAP_ID_VNDR:
     case C.PCI_EXT_CAP_ID_DVSEC:

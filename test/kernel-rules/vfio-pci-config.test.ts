@@ -121,3 +121,13 @@ describe('vfio_ecap_init / vfio_direct_config_read (vendor-specific and DVSEC he
     assert.equal(cfg32(dev, 0x2c8 + 8), card.cfgRead(0x2c8 + 8, 4));
   });
 });
+
+describe('init_pci_ext_cap_pwr_perm (Power Budgeting)', () => {
+  it('the Data Select register is not writable through vfio (the kernel marks PCI_PWR_DATA, +8, writable instead)', () => {
+    const { dev, card } = core();
+    const pwr = 0x2b8;
+    dev.write(CFG, pwr + 4, le(3, 1));
+    assert.equal(rd(dev.read(CFG, pwr + 4, 1) as Uint8Array), 0);
+    assert.equal(card.cfgRead(pwr + 4, 1), 0, 'the selector in hardware is unchanged');
+  });
+});
