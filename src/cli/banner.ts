@@ -109,13 +109,15 @@ export function formatSetBanner(
   settings?: BehaviourSettings,
 ): string {
   const first = gpus[0]!.summary;
-  const lines = [`nvgrace-user: serving ${gpus.length} × ${first.description}`];
+  const lines = [`nvgrace-user: serving ${gpus.length} × ${profileTitle(first.description)}`];
   lines.push(`  driver model: ${first.name}, host kernel band ${first.kernel}`);
   if (settings) lines.push(settingsLine(settings));
   for (const g of gpus) {
-    const bars = g.summary.bars.map((b) => `BAR${b.index} ${formatSize(b.size)}`).join(', ');
+    const bars = g.summary.bars
+      .map((b) => `${b.index <= 5 ? 'BAR' : 'region '}${b.index} ${formatSize(b.size)}`)
+      .join(', ');
     lines.push(
-      `  gpu${g.index}: ${g.socketPath ?? '(inherited fd)'}, device memory ${formatSize(g.summary.memSize)} (own anonymous memfd), ${bars}`,
+      `  gpu${g.index}: ${g.socketPath ?? '(inherited fd)'}, ${memoryHeadline(g.summary)} (own anonymous memfd), ${bars}`,
     );
   }
   lines.push('');
