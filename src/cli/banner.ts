@@ -117,7 +117,7 @@ export function formatSetBanner(
       .map((b) => `${b.index <= 5 ? 'BAR' : 'region '}${b.index} ${formatSize(b.size)}`)
       .join(', ');
     lines.push(
-      `  gpu${g.index}: ${g.socketPath ?? '(inherited fd)'}, ${memoryHeadline(g.summary)} (own anonymous memfd), ${bars}`,
+      `  gpu${g.index}: ${g.socketPath ?? '(inherited fd)'}, ${g.summary.servedMemory > 0 ? `device memory ${formatSize(g.summary.servedMemory)} served` : 'no device memory served (plain vfio-pci fallback)'} (own anonymous memfd), ${bars}`,
     );
   }
   lines.push('');
