@@ -126,6 +126,15 @@ export function decodeMigDataWrite(payload: Uint8Array): {
     badPayload(`MIG_DATA_WRITE size ${r.word} but only ${r.data.length} data bytes`);
   return { argsz: r.argsz, size: r.word, data: r.data.subarray(0, r.word) };
 }
+/** Server: MIG_DATA_WRITE's fields and every byte after them (validation compares with size). */
+export function decodeMigDataWriteRequest(payload: Uint8Array): {
+  argsz: number;
+  size: number;
+  data: Uint8Array;
+} {
+  const r = decodeAsd(payload, 'MIG_DATA_WRITE');
+  return { argsz: r.argsz, size: r.word, data: r.data };
+}
 export function decodeMigDataWriteReply(frame: Frame): void {
   expectReply(frame, Command.MIG_DATA_WRITE);
   expectNoFds(frame, 'MIG_DATA_WRITE reply');

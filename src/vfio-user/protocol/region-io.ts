@@ -15,6 +15,8 @@ import { expectNoFds, expectReply } from './reply.js';
 export interface RegionAccess {
   /** The offset; above 2^53 − 1 it reads as +Infinity (out of every region; see le.ts). */
   offset: number;
+  /** The exact offset when it is above 2^53 − 1 (offset is then +Infinity), else undefined. */
+  hugeOffset: bigint | undefined;
   region: number;
   count: number;
   /** REGION_WRITE request / REGION_READ reply data (empty otherwise). */
@@ -25,8 +27,11 @@ export function decodeRegionAccess(payload: Uint8Array, what = 'REGION access'):
   if (payload.length < Sizes.REGION_ACCESS) {
     badPayload(`${what} payload is ${payload.length} bytes, below the minimum of 16`);
   }
+  const offset = getU64(payload, 0);
   return {
-    offset: getU64(payload, 0),
+    offset,
+    hugeOffset:
+      offset === Number.POSITIVE_INFINITY ? viewOf(payload).getBigUint64(0, true) : undefined,
     region: getU32(payload, 8),
     count: getU32(payload, 12),
     data: payload.subarray(Sizes.REGION_ACCESS),

@@ -70,7 +70,16 @@ export class FdBag {
   }
 }
 
-export type Handler = (ctx: HandlerContext, frame: Frame, fds: FdBag) => MaybePromise<Reply>;
+/**
+ * A command's handler: it gets the request decoded once (validate.ts's RequestSpec for its
+ * command) and never reads the frame's payload bytes itself.
+ */
+export type Handler<T = unknown> = (
+  ctx: HandlerContext,
+  frame: Frame,
+  fds: FdBag,
+  req: T,
+) => MaybePromise<Reply>;
 
 /** Apply `fn` now if `v` is a value, after it resolves if it is a Promise (keeps the sync path sync). */
 export function andThen<T, U>(v: MaybePromise<T>, fn: (t: T) => MaybePromise<U>): MaybePromise<U> {

@@ -7,15 +7,13 @@
  * MIG_DATA_READ/WRITE answer EINVAL (no migration state to read or write).
  */
 import { fail } from '../../vfio/errors.js';
-import { decodeDeviceFeature } from '../protocol/control.js';
 import { encodeReply } from '../protocol/header.js';
 import { andThen, type Handler, reply } from './context.js';
 
 export const handleDeviceReset: Handler = (ctx, frame) =>
   andThen(ctx.device.reset(), () => reply(encodeReply(frame.header.msgId, frame.header.command)));
 
-export const handleDeviceFeature: Handler = (_ctx, frame) => {
-  const { flags } = decodeDeviceFeature(frame.payload);
+export const handleDeviceFeature: Handler<{ flags: number }> = (_ctx, _frame, _fds, { flags }) => {
   fail('EINVAL', `device feature ${flags & 0xffff} not supported (no migration)`);
 };
 

@@ -11,13 +11,12 @@
 
 import { DmaUnmapFlags } from '../../uapi/vfio.js';
 import { fail } from '../../vfio/errors.js';
-import { decodeDmaMap, decodeDmaUnmap, encodeDmaUnmapReply } from '../protocol/dma.js';
+import { type DmaMapRequest, type DmaUnmapRequest, encodeDmaUnmapReply } from '../protocol/dma.js';
 import { encodeReply } from '../protocol/header.js';
 import { type Handler, type HandlerContext, reply } from './context.js';
 import type { DmaWindow } from './dma-table.js';
 
-export const handleDmaMap: Handler = (ctx, frame, fds) => {
-  const req = decodeDmaMap(frame.payload);
+export const handleDmaMap: Handler<DmaMapRequest> = (ctx, frame, fds, req) => {
   const hasFd = fds.fds.length === 1;
   const verdict = ctx.dma.check(req.address, req.size, req.offset, req.flags, hasFd);
   if (verdict === 'duplicate') {
@@ -59,8 +58,7 @@ export function unmapAll(ctx: Pick<HandlerContext, 'dma' | 'log'>): number {
   return all.length;
 }
 
-export const handleDmaUnmap: Handler = (ctx, frame) => {
-  const req = decodeDmaUnmap(frame.payload);
+export const handleDmaUnmap: Handler<DmaUnmapRequest> = (ctx, frame, _fds, req) => {
   if (req.flags & DmaUnmapFlags.ALL) {
     unmapAll(ctx);
   } else {

@@ -16,9 +16,6 @@ import { type RegionInfo, RegionInfoFlags } from '../../uapi/vfio.js';
 import { fail } from '../../vfio/errors.js';
 import { Sizes } from '../protocol/constants.js';
 import {
-  decodeGetIrqInfo,
-  decodeGetRegionInfo,
-  decodeGetRegionIoFds,
   encodeDeviceGetInfoReply,
   encodeGetIrqInfoReply,
   encodeGetRegionInfoReply,
@@ -36,8 +33,12 @@ export const handleDeviceGetInfo: Handler = (ctx, frame) => {
   return reply(encodeDeviceGetInfoReply(frame.header.msgId, info));
 };
 
-export const handleGetRegionInfo: Handler = (ctx, frame) => {
-  const { argsz, index } = decodeGetRegionInfo(frame.payload);
+export const handleGetRegionInfo: Handler<{ argsz: number; index: number }> = (
+  ctx,
+  frame,
+  _fds,
+  { argsz, index },
+) => {
   checkRegion(ctx, index);
   const ri = ctx.device.regionInfo(index, argsz);
   const mapping = ctx.device.mapping(index);
@@ -68,14 +69,12 @@ export const handleGetRegionInfo: Handler = (ctx, frame) => {
   return { bytes: encodeGetRegionInfoReply(frame.header.msgId, full), fds: mappable ? [fd] : [] };
 };
 
-export const handleGetRegionIoFds: Handler = (ctx, frame) => {
-  const req = decodeGetRegionIoFds(frame.payload);
+export const handleGetRegionIoFds: Handler<{ index: number }> = (ctx, frame, _fds, req) => {
   checkRegion(ctx, req.index);
   return reply(encodeGetRegionIoFdsReply(frame.header.msgId, req.index, []));
 };
 
-export const handleGetIrqInfo: Handler = (ctx, frame) => {
-  const { index } = decodeGetIrqInfo(frame.payload);
+export const handleGetIrqInfo: Handler<{ index: number }> = (ctx, frame, _fds, { index }) => {
   const n = ctx.deviceInfo().numIrqs;
   if (index >= n) fail('EINVAL', `IRQ index ${index} out of range (device has ${n})`);
   const info = ctx.device.irqInfo(index);

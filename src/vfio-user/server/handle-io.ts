@@ -16,18 +16,17 @@ import { IrqSetFlags } from '../../uapi/vfio.js';
 import type { IrqSink, MaybePromise, SetIrqsRequest } from '../../vfio/device.js';
 import { fail } from '../../vfio/errors.js';
 import { encodeReply } from '../protocol/header.js';
-import { decodeSetIrqs } from '../protocol/irqs.js';
+import type { SetIrqsWire } from '../protocol/irqs.js';
 import {
-  decodeRegionAccess,
-  decodeRegionWriteMulti,
   encodeRegionWriteMultiReply,
   encodeRegionWriteReply,
+  type RegionAccess,
+  type WriteMultiEntry,
 } from '../protocol/region-io.js';
 import { andThen, type Handler, type HandlerContext, offsetNumber, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
 
-export const handleRegionWrite: Handler = (ctx, frame) => {
-  const req = decodeRegionAccess(frame.payload, 'REGION_WRITE');
+export const handleRegionWrite: Handler<RegionAccess> = (ctx, frame, _fds, req) => {
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
   // Zero-length writes reach the device too (offset check, nvgrace readiness gate).
@@ -38,8 +37,7 @@ export const handleRegionWrite: Handler = (ctx, frame) => {
 };
 
 /** Apply the entries in order; stop at the first failure (its errno is the answer). */
-export const handleRegionWriteMulti: Handler = (ctx, frame) => {
-  const entries = decodeRegionWriteMulti(frame.payload);
+export const handleRegionWriteMulti: Handler<WriteMultiEntry[]> = (ctx, frame, _fds, entries) => {
   const { msgId } = frame.header;
   const step = (i: number): MaybePromise<number> => {
     for (; i < entries.length; i++) {
@@ -67,8 +65,7 @@ function closeSinks(ctx: HandlerContext, sinks: IrqSink[]): void {
   }
 }
 
-export const handleSetIrqs: Handler = (ctx, frame, fds) => {
-  const w = decodeSetIrqs(frame.payload);
+export const handleSetIrqs: Handler<SetIrqsWire> = (ctx, frame, fds, w) => {
   const n = ctx.deviceInfo().numIrqs;
   if (w.index >= n) fail('EINVAL', `IRQ index ${w.index} out of range (device has ${n})`);
   const req: SetIrqsRequest = { flags: w.flags, index: w.index, start: w.start, count: w.count };

@@ -27,8 +27,8 @@
 import { allocBytes } from '../protocol/le.js';
 import {
   ACCESS_HEAD,
-  decodeRegionAccess,
   finishRegionReadReply,
+  type RegionAccess,
   regionReadReplyHead,
 } from '../protocol/region-io.js';
 import type { Connection } from '../transport/types.js';
@@ -42,8 +42,7 @@ export const IN_PLACE_FROM = 64 * 1024;
 /** Replies at least this large are built in the connection's reused buffer when possible. */
 export const REUSE_FROM = 64 * 1024;
 
-export const handleRegionRead: Handler = (ctx, frame) => {
-  const req = decodeRegionAccess(frame.payload, 'REGION_READ');
+export const handleRegionRead: Handler<RegionAccess> = (ctx, frame, _fds, req) => {
   checkRegion(ctx, req.region);
   const { msgId } = frame.header;
   const { region, count } = req;

@@ -27,7 +27,7 @@ import type { ReadEvent } from '../protocol/frame-reader.js';
 import { encodeErrorReply, type Frame, type Header, wantsNoReply } from '../protocol/header.js';
 import { allocBytes } from '../protocol/le.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
-import { type ValidationLimits, validateRequest } from '../protocol/validate.js';
+import { checkRequest, type ValidationLimits } from '../protocol/validate.js';
 import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
@@ -188,10 +188,11 @@ export class ServerSession {
       return null;
     }
     const noReply = wantsNoReply(header);
-    const invalid = validateRequest(frame, this.validation);
-    if (invalid) {
+    // Decoded once: validation checks the decoded fields, the handler gets them.
+    const checked = checkRequest(frame, this.validation);
+    if (!checked.ok) {
       this.closeFds(frame.fds);
-      return this.fail(header, noReply, invalid.errno, invalid.message);
+      return this.fail(header, noReply, checked.errno, checked.message);
     }
     if (this.state === 'awaiting-version' && header.command !== Command.VERSION) {
       this.closeFds(frame.fds);
@@ -207,7 +208,7 @@ export class ServerSession {
     const bag = new FdBag(frame.fds);
     let r: MaybePromise<Reply>;
     try {
-      r = handler(this.ctx, frame, bag);
+      r = handler(this.ctx, frame, bag, checked.req);
     } catch (e) {
       return this.failed(header, noReply, bag, e);
     }
