@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildDevice } from '../../src/cli/build-device.js';
@@ -145,4 +146,31 @@ describe('the shell format re-parses into the JSON argv', () => {
       assert.deepEqual(r.stdout.split('\0').slice(0, -1), [json.binary, ...json.args]);
     });
   }
+});
+
+const noValidator =
+  spawnSync('sh', ['-c', 'command -v virt-xml-validate && command -v xmllint']).status === 0
+    ? false
+    : 'virt-xml-validate and xmllint not installed (apt-get install libvirt-clients libxml2-utils)';
+
+describe('the libvirt fragments validate against libvirt’s domain schema', {
+  skip: noValidator,
+}, () => {
+  it('every libvirt golden, given a <name>, is a valid domain for virt-xml-validate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-xml-'));
+    try {
+      for (const c of CASES) {
+        const xml = readFileSync(join(goldenDir, `${c.name}.xml`), 'utf8').replace(
+          /(<domain [^>]*>)/,
+          '$1\n  <name>nvgrace</name>',
+        );
+        const file = join(dir, `${c.name}.xml`);
+        writeFileSync(file, xml);
+        const r = spawnSync('virt-xml-validate', [file, 'domain'], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `${c.name}: ${r.stdout}${r.stderr}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

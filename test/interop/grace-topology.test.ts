@@ -202,3 +202,43 @@ describe('aarch64 virt guest: serve --gpus 1 + vm-config --format json (the defa
     });
   });
 });
+
+/** Start QEMU on the config with -S and quit from its monitor: 0 once the machine is built. */
+function qemuAccepts(qemu: string, args: string[]): { ok: boolean; err: string } {
+  const r = spawnSync(
+    qemu,
+    [...args, '-S', '-display', 'none', '-serial', 'none', '-monitor', 'stdio'],
+    { input: 'quit\n', encoding: 'utf8', timeout: 60_000 },
+  );
+  return { ok: r.status === 0, err: `${r.stderr}` };
+}
+
+const parseSkip =
+  need(['NVGRACE_QEMU', 'NVGRACE_QEMU_AARCH64'], 'NVGRACE_QEMU') ||
+  need(['NVGRACE_QEMU_AARCH64'], 'NVGRACE_QEMU_AARCH64');
+describe('QEMU builds the machine of every vm-config: both arches, 1, 2 and 4 × gh200 and gb300', {
+  skip: parseSkip,
+}, () => {
+  it('qemu-system-{aarch64,x86_64} -S accepts each --format json config and connects every GPU', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-topo-'));
+    const servers = await Promise.all(
+      (['gh200', 'gb300'] as const).map((p) =>
+        serveChild(['--profile', p, '--gpus', '4', '--socket-dir', join(dir, p)]),
+      ),
+    );
+    try {
+      for (const arch of ['aarch64', 'x86_64'] as const)
+        for (const p of ['gh200', 'gb300'])
+          for (const n of [1, 2, 4]) {
+            const sockets = Array.from({ length: n }, (_, i) => join(dir, p, `gpu${i}.sock`));
+            const cfg = vmConfig(['--arch', arch, '--accel', 'tcg', ...sockets]);
+            const qemu = process.env[arch === 'aarch64' ? 'NVGRACE_QEMU_AARCH64' : 'NVGRACE_QEMU']!;
+            const r = qemuAccepts(qemu, cfg.args);
+            assert.ok(r.ok, `${arch} ${n} × ${p}: ${r.err}`);
+          }
+    } finally {
+      await Promise.all(servers.map((s) => stopChild(s.child)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -83,6 +83,24 @@ export interface Topology extends VmOptions {
   warnings: string[];
 }
 
+/** Address bits needed to reach `end` (exclusive). */
+const bitsFor = (end: number) => Math.ceil(Math.log2(end));
+
+/**
+ * The end of q35's address space use: RAM above 4 GiB, then the 64-bit window from the next
+ * GiB. hw/i386/pc.c pc_memory_init(): on AMD-vendor CPUs (TCG's `max` on an AMD host, or
+ * an AMD host under KVM) RAM above 4 GiB moves to 1 TiB when the layout would reach the
+ * HyperTransport hole below 1 TiB; QEMU then refuses a phys-bits that stops short of it.
+ * q35 keeps 2 GiB below 4 GiB once RAM reaches 2.75 GiB (pc_q35_init()).
+ */
+function q35MaxUsedGpa(memory: number, window: number): number {
+  const below = memory >= 0xb0000000 ? 2 * GiB : memory;
+  const above = memory - below;
+  const end = (start: number) => Math.ceil((start + above) / GiB) * GiB + window;
+  const amdHtStart = 1024 * GiB - 12 * GiB;
+  return above > 0 && end(4 * GiB) >= amdHtStart ? end(1024 * GiB) : end(4 * GiB);
+}
+
 export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topology {
   if (facts.length === 0) throw new RangeError('vm-config needs at least one GPU socket');
   if (!Number.isSafeInteger(opts.cpus) || opts.cpus < 1)
@@ -120,14 +138,14 @@ export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topol
     const ramTop = GiB + opts.memory;
     physBits = Math.log2(Math.max(2 * mmioWindow, pow2up(ramTop + mmioWindow)));
   } else {
-    // q35: firmware places the window above RAM; twice the span leaves room to align the
-    // largest window naturally; one more bit than the window covers its start.
+    // q35: twice the span leaves firmware room to align the largest window naturally.
     mmioWindow = Math.max(32 * GiB, 2 * windows);
-    physBits = Math.max(40, Math.log2(mmioWindow) + 1);
+    physBits = Math.max(40, bitsFor(q35MaxUsedGpa(opts.memory, mmioWindow)));
   }
   const nodeCount = 1 + gpus.length * GI_NODES_PER_GPU;
   const warnings: string[] = [];
-  if (nodeCount > COMMON_GUEST_MAX_NODES)
+  // x86_64 distribution kernels have NODES_SHIFT 10; arm64 ones (Debian) as low as 4.
+  if (aarch64 && nodeCount > COMMON_GUEST_MAX_NODES)
     warnings.push(
       `this VM has ${nodeCount} NUMA nodes; guest kernels built with CONFIG_NODES_SHIFT=4 (e.g. Debian's arm64 6.1) accept ${COMMON_GUEST_MAX_NODES} and drop the rest: use at most 1 GPU there, or a kernel with a larger NODES_SHIFT`,
     );

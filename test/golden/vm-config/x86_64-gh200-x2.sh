@@ -1,7 +1,7 @@
 qemu-system-x86_64 \
   -machine q35 \
   -accel tcg \
-  -cpu max,phys-bits=41 \
+  -cpu max,phys-bits=42 \
   -global q35-pcihost.pci-hole64-size=1T \
   -smp 4 \
   -m 8G \
