@@ -45,7 +45,15 @@ function edges(): Edge[] {
 const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 
 /** The layers that must stay free of Node APIs and packages (they run anywhere). */
-const PURE = ['src/uapi', 'src/pci', 'src/hw', 'src/vfio', 'src/nvgrace', 'src/vfio-user/protocol'];
+const PURE = [
+  'src/errors',
+  'src/uapi',
+  'src/pci',
+  'src/hw',
+  'src/vfio',
+  'src/nvgrace',
+  'src/vfio-user/protocol',
+];
 
 /** May `file` import `target`? */
 function allowed(file: string, target: string): boolean {
@@ -53,8 +61,9 @@ function allowed(file: string, target: string): boolean {
   const bare = !target.startsWith('src/');
   const own = (dir: string) => under(target, dir);
   if (under(file, 'src/uapi')) return own('src/uapi');
-  // The uAPI numbers are the bottom layer: everyone may import them.
-  if (own('src/uapi')) return true;
+  if (under(file, 'src/errors')) return own('src/errors');
+  // The uAPI numbers and the error taxonomy are the bottom layer: everyone may import them.
+  if (own('src/uapi') || own('src/errors')) return true;
   if (under(file, 'src/pci')) return own('src/pci');
   if (under(file, 'src/hw')) return own('src/hw') || own('src/pci');
   if (under(file, 'src/vfio')) return own('src/vfio') || own('src/hw') || own('src/pci');

@@ -9,8 +9,7 @@
  * ends output quietly.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ControlSocketError } from '../control/server.js';
-import { HostError } from '../host/errors.js';
+import { NvgraceError } from '../errors/index.js';
 import { getProfile, listProfiles, PROFILE_NAMES, type ProfileName } from '../hw/profiles.js';
 import {
   EXPOSURE_LAYOUTS,
@@ -20,9 +19,7 @@ import {
 } from '../nvgrace/index.js';
 import { errnoName } from '../uapi/errno.js';
 import { VfioError } from '../vfio/errors.js';
-import { ClientError, DeviceBusyError } from '../vfio-user/client/client.js';
-import { ProtocolError, RemoteError } from '../vfio-user/protocol/errors.js';
-import { TransportError } from '../vfio-user/transport/errors.js';
+import { RemoteError } from '../vfio-user/protocol/errors.js';
 import { CXL_TIMEOUT_SECONDS } from './build-device.js';
 import { runCtl } from './ctl.js';
 import { CliError } from './errors.js';
@@ -30,7 +27,7 @@ import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { packageVersion } from './package-version.js';
 import { LIMITS_HELP, startServer } from './serve.js';
-import { parseSize, SizeError } from './size.js';
+import { parseSize, type SizeError } from './size.js';
 import { runTraceExport } from './trace-export.js';
 import { ACCELS, ARCHES, runVmConfig, VM_FORMATS } from './vm-config/index.js';
 
@@ -388,52 +385,35 @@ export async function main(argv: string[]): Promise<void> {
 const say = (code: string, message: string) =>
   process.stderr.write(`nvgrace-user: ${code}: ${message}\n`);
 
+/** Codes that mean a peer failed us (exit 1); every other named error is local (exit 2). */
+const PEER_CODES = new Set(['E_PEER', 'E_BUSY', 'E_INSPECT']);
+
 function exitCodeOf(e: unknown): number {
   const err = e as { code?: string; exitCode?: number; message?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('commander.')) {
     // commander has printed its message (or help, or the version) already; usage errors are exit 2.
     return err.exitCode === 0 ? 0 : 2;
   }
-  if (e instanceof CliError && e.code === 'E_USAGE') {
+  if (e instanceof NvgraceError) {
+    // Printed as it is: no layer re-wraps another's error.
     say(e.code, e.message);
-    process.stderr.write(`${HELP_POINTER}\n`);
-    return 2;
-  }
-  if (
-    e instanceof CliError ||
-    e instanceof TransportError ||
-    e instanceof HostError ||
-    e instanceof ControlSocketError ||
-    e instanceof SizeError
-  ) {
-    say(String(err.code ?? 'E_USAGE'), String(err.message));
-    return 2;
+    if (e.code === 'E_USAGE') process.stderr.write(`${HELP_POINTER}\n`);
+    if (e instanceof CliError) return e.exitCode;
+    return PEER_CODES.has(e.code) ? 1 : 2;
   }
   if (e instanceof VfioError) {
     // The driver refused to bind (probe), as the kernel would: e.g. memory below 1.5 GiB on
     // the Hopper layout (EOVERFLOW/EINVAL) or a card that never became ready (ETIME).
-    say(`E_PROBE_${errnoName(e.errno)}`, `driver probe failed: ${err.message}`);
+    say('E_PROBE', `driver probe failed (${errnoName(e.errno)}): ${err.message}`);
     return 2;
   }
   if (e instanceof RangeError) {
     say('E_INVALID', String(err.message));
     return 2;
   }
-  // The peer failed us: busy, silent, or speaking something else. Not a bug of ours.
-  if (e instanceof DeviceBusyError) {
-    say('EBUSY', e.message);
-    return 1;
-  }
-  if (e instanceof ClientError) {
-    say('E_PEER', e.message);
-    return 1;
-  }
   if (e instanceof RemoteError) {
+    // The peer answered a request with an error reply (a client, e.g. inspect, sees this).
     say('E_PEER', `the server refused a request: ${e.message}`);
-    return 1;
-  }
-  if (e instanceof ProtocolError) {
-    say('E_PEER', `the server sent something that is not vfio-user: ${e.message}`);
     return 1;
   }
   process.stderr.write(`nvgrace-user: ${(e as Error)?.stack ?? String(e)}\n`);

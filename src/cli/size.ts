@@ -6,6 +6,8 @@
  * qemu_strtosz()) are binary; a decimal fraction is allowed with a unit as long as the result is a whole
  * number of bytes; anything else is refused with a message that says what is accepted.
  */
+import { NvgraceError } from '../errors/index.js';
+
 const UNITS: Record<string, number> = {
   b: 1,
   k: 2 ** 10,
@@ -23,8 +25,11 @@ const UNITS: Record<string, number> = {
   tb: 1e12,
 };
 
-export class SizeError extends Error {
+export class SizeError extends NvgraceError {
   override name = 'SizeError';
+  constructor(message: string) {
+    super('E_SIZE', message);
+  }
 }
 
 export function parseSize(text: string): number {

@@ -27,6 +27,7 @@ import {
   JSONRPCErrorException,
   JSONRPCServer,
 } from 'json-rpc-2.0';
+import { NvgraceError } from '../errors/index.js';
 import type { ControlEvent, GpuUnit } from './gpu-unit.js';
 import { LineSplitter } from './lines.js';
 import { type CallerConnection, METHODS, type MethodContext } from './methods.js';
@@ -38,14 +39,8 @@ export const MAX_OUTPUT = 4 * 2 ** 20;
 /** Lines queued per connection before reading pauses. */
 export const MAX_QUEUED = 256;
 
-export class ControlSocketError extends Error {
-  override readonly name = 'ControlSocketError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+export class ControlSocketError extends NvgraceError {
+  override name = 'ControlSocketError';
 }
 
 export interface ControlServerOptions {

@@ -31,7 +31,7 @@ export class FdDmaRegion implements DmaRegionAccess {
     const st = fstatSync(fd, { bigint: true });
     if (st.isFile() && st.size < offset + size) {
       throw new HostError(
-        'EBAD_FD',
+        'E_BAD_FD',
         `DMA fd covers ${st.size} bytes, window needs offset ${offset} + size ${size}`,
       );
     }

@@ -80,7 +80,7 @@ export interface EventFdSink extends IrqSink {
 /** An interrupt sink writing 1 to `fd` per signal; takes ownership of the fd. */
 export function eventfdSink(fd: number, opts: { requireEventFd?: boolean } = {}): EventFdSink {
   if ((opts.requireEventFd ?? true) && !isEventFd(fd)) {
-    throw new HostError('EBAD_FD', `fd ${fd} is not an eventfd`);
+    throw new HostError('E_BAD_FD', `fd ${fd} is not an eventfd`);
   }
   const n = native();
   const pollFirst = !isNonBlocking(fd);

@@ -78,12 +78,12 @@ export class FileMemory implements MemoryBacking {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ELOOP' && isSymlink(path)) {
         throw new HostError(
-          'EMEMFILE_UNSAFE',
+          'E_MEMFILE_UNSAFE',
           `memory file ${path} is a symlink; refusing to follow it (name the file itself, or pass --allow-foreign-memory-file)`,
         );
       }
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error as Error).message}`, {
+        throw new HostError('E_MEMFILE_OPEN', `memory file ${path}: ${(error as Error).message}`, {
           cause: error,
         });
       }
@@ -95,7 +95,7 @@ export class FileMemory implements MemoryBacking {
         );
         created = true;
       } catch (error2) {
-        throw new HostError('EMEMFILE_OPEN', `memory file ${path}: ${(error2 as Error).message}`, {
+        throw new HostError('E_MEMFILE_OPEN', `memory file ${path}: ${(error2 as Error).message}`, {
           cause: error2,
         });
       }
@@ -103,19 +103,19 @@ export class FileMemory implements MemoryBacking {
     try {
       const st = fstatSync(fd, { bigint: true });
       if (!st.isFile()) {
-        throw new HostError('EMEMFILE_NOT_REGULAR', `memory file ${path}: not a regular file`);
+        throw new HostError('E_MEMFILE_NOT_REGULAR', `memory file ${path}: not a regular file`);
       }
       const me = process.geteuid?.();
       if (!foreignOk && me !== undefined && st.uid !== BigInt(me)) {
         throw new HostError(
-          'EMEMFILE_UNSAFE',
+          'E_MEMFILE_UNSAFE',
           `memory file ${path} belongs to uid ${st.uid}, not to this user (uid ${me}); refusing it (pass --allow-foreign-memory-file if that is intended)`,
         );
       }
       if (created) native().ftruncateFd(fd, size);
       else if (st.size !== BigInt(size)) {
         throw new HostError(
-          'EMEMFILE_SIZE',
+          'E_MEMFILE_SIZE',
           `memory file ${path} is ${st.size} bytes but the device memory is ${size} bytes; refusing to resize it (remove it or pick the matching --mem-size)`,
         );
       }

@@ -17,7 +17,7 @@ function refusingBadFds<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof HostError && e.code === 'EBAD_FD')
+    if (e instanceof HostError && e.code === 'E_BAD_FD')
       throw new FdRefusedError(e.message, { cause: e });
     throw e;
   }

@@ -62,20 +62,20 @@ describe('usage errors', () => {
     ['longer than 107 bytes', `/tmp/${'x'.repeat(120)}.sock`],
     ['empty', ''],
   ] as const) {
-    it(`a socket path ${what} exits 2 with EPATH_LENGTH`, () => {
+    it(`a socket path ${what} exits 2 with E_PATH_LENGTH`, () => {
       const r = run(['serve', '--socket-path', path]);
       assert.equal(r.status, 2, r.stderr);
-      assertOneLineError(r.stderr, /EPATH_LENGTH/);
+      assertOneLineError(r.stderr, /E_PATH_LENGTH/);
       const i = run(['inspect', path]);
       assert.equal(i.status, 2, i.stderr);
-      assertOneLineError(i.stderr, /EPATH_LENGTH/);
+      assertOneLineError(i.stderr, /E_PATH_LENGTH/);
     });
   }
 
-  it('inspect of a socket nobody listens on exits 2 with ECONNECT', () => {
+  it('inspect of a socket nobody listens on exits 2 with E_CONNECT', () => {
     const r = run(['inspect', '/tmp/nvgrace-user-nobody-here.sock']);
     assert.equal(r.status, 2);
-    assertOneLineError(r.stderr, /ECONNECT/);
+    assertOneLineError(r.stderr, /E_CONNECT/);
   });
 });
 

@@ -36,7 +36,7 @@ test('a DMA window larger than the client file is refused at creation', () => {
   const guest = FileMemory.anonymous(0x1000);
   const fd = native().dupFd(guest.fd);
   try {
-    assert.throws(() => new FdDmaRegion(fd, 0n, 0x2000n, 3), { code: 'EBAD_FD' });
+    assert.throws(() => new FdDmaRegion(fd, 0n, 0x2000n, 3), { code: 'E_BAD_FD' });
   } finally {
     native().closeFd(fd);
     guest.close();

@@ -62,7 +62,7 @@ test('a sink refuses an fd that is not an eventfd', () => {
   const fd = openSync('/dev/null', 'r');
   try {
     assert.equal(isEventFd(fd), false);
-    assert.throws(() => eventfdSink(fd), { code: 'EBAD_FD' });
+    assert.throws(() => eventfdSink(fd), { code: 'E_BAD_FD' });
   } finally {
     closeSync(fd);
   }

@@ -109,7 +109,7 @@ test('a memory file of the wrong size is refused, not truncated', () => {
   try {
     const path = join(t.dir, 'mem');
     writeFileSync(path, Buffer.alloc(4096, 7));
-    assert.throws(() => FileMemory.openFile(path, 8192), { code: 'EMEMFILE_SIZE' });
+    assert.throws(() => FileMemory.openFile(path, 8192), { code: 'E_MEMFILE_SIZE' });
     assert.equal(statSync(path).size, 4096);
   } finally {
     t.cleanup();
@@ -121,14 +121,14 @@ test('a directory as memory file is refused', () => {
   try {
     assert.throws(
       () => FileMemory.openFile(t.dir, 4096),
-      (e: { code?: string }) => ['EMEMFILE_NOT_REGULAR', 'EMEMFILE_OPEN'].includes(e.code ?? ''),
+      (e: { code?: string }) => ['E_MEMFILE_NOT_REGULAR', 'E_MEMFILE_OPEN'].includes(e.code ?? ''),
     );
   } finally {
     t.cleanup();
   }
 });
 
-test('a memory file that is a symlink is refused with EMEMFILE_UNSAFE unless allowed', () => {
+test('a memory file that is a symlink is refused with E_MEMFILE_UNSAFE unless allowed', () => {
   const { dir, cleanup } = tempDir();
   try {
     const target = join(dir, 'target.bin');
@@ -138,7 +138,7 @@ test('a memory file that is a symlink is refused with EMEMFILE_UNSAFE unless all
     assert.throws(
       () => FileMemory.openFile(link, 8192),
       (e: { code?: string; message: string }) =>
-        e.code === 'EMEMFILE_UNSAFE' && /symlink/.test(e.message),
+        e.code === 'E_MEMFILE_UNSAFE' && /symlink/.test(e.message),
     );
     const m = FileMemory.openFile(link, 8192, { allowForeign: true });
     m.write(0, Uint8Array.of(7));
@@ -149,7 +149,7 @@ test('a memory file that is a symlink is refused with EMEMFILE_UNSAFE unless all
   }
 });
 
-test('a memory file owned by another user is refused with EMEMFILE_UNSAFE unless allowed', (t) => {
+test('a memory file owned by another user is refused with E_MEMFILE_UNSAFE unless allowed', (t) => {
   if (process.geteuid?.() !== 0) {
     t.skip('needs root (to chown a file to another user)');
     return;
@@ -162,7 +162,7 @@ test('a memory file owned by another user is refused with EMEMFILE_UNSAFE unless
     assert.throws(
       () => FileMemory.openFile(path, 8192),
       (e: { code?: string; message: string }) =>
-        e.code === 'EMEMFILE_UNSAFE' && /uid 65534/.test(e.message),
+        e.code === 'E_MEMFILE_UNSAFE' && /uid 65534/.test(e.message),
     );
     FileMemory.openFile(path, 8192, { allowForeign: true }).close();
   } finally {

@@ -117,7 +117,7 @@ describe('--memory-file', () => {
     }
   });
 
-  it('a memory file of the wrong size is refused with EMEMFILE_SIZE and left untouched', async () => {
+  it('a memory file of the wrong size is refused with E_MEMFILE_SIZE and left untouched', async () => {
     const dir = tempDir();
     const file = join(dir, 'gpu.mem');
     try {
@@ -136,7 +136,7 @@ describe('--memory-file', () => {
       const exit = await s.exited;
       assert.notEqual(exit.code, 0);
       assert.equal(exit.code, 2);
-      assert.match(s.stderr(), /EMEMFILE_SIZE/);
+      assert.match(s.stderr(), /E_MEMFILE_SIZE/);
       assert.match(s.stderr(), /12345/);
       assert.equal(statSync(file).size, 12345, 'the file was resized');
     } finally {

@@ -115,7 +115,7 @@ describe('a stale socket file', () => {
     }
   });
 
-  it('a live server on the path is not replaced: the second one exits with EADDRINUSE_LIVE', async () => {
+  it('a live server on the path is not replaced: the second one exits with E_ADDR_IN_USE', async () => {
     const dir = tempDir();
     try {
       const s = await startChildServer(dir);
@@ -123,7 +123,7 @@ describe('a stale socket file', () => {
         const second = runCli(['serve', '--socket-path', s.socketPath, '--log-level', 'silent']);
         const exit = await second.exited;
         assert.equal(exit.code, 2, 'a second server on a live path must refuse to start');
-        assert.match(second.stderr(), /EADDRINUSE_LIVE/);
+        assert.match(second.stderr(), /E_ADDR_IN_USE/);
         assert.equal(probeSocketPath(s.socketPath), 'live', 'the first server keeps its socket');
         const c = await attachClient(s.socketPath);
         await c.deviceInfo();

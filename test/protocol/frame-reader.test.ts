@@ -133,7 +133,7 @@ describe('FrameReader', () => {
       assert.equal(evs.length, 1);
       const e = evs[0]!;
       assert.ok(e.kind === 'error');
-      assert.equal(e.error.code, 'ERR_FRAME_SIZE_TOO_SMALL');
+      assert.equal(e.error.code, 'E_FRAME_SIZE_TOO_SMALL');
       assert.equal(e.error.fatal, true);
       assert.equal(e.header?.msgId, 5);
       assert.deepEqual(e.fds, [3]);
@@ -152,11 +152,11 @@ describe('FrameReader', () => {
       assert.deepEqual(r.push(head.subarray(0, 10)), []);
       const evs = r.push(head.subarray(10));
       assert.equal(evs.length, 1);
-      assert.ok(evs[0]!.kind === 'error' && evs[0]!.error.code === 'ERR_FRAME_TOO_LARGE');
+      assert.ok(evs[0]!.kind === 'error' && evs[0]!.error.code === 'E_FRAME_TOO_LARGE');
       assert.equal(r.bufferedBytes, 0);
       // Whatever follows is refused (and its fds handed back for closing).
       const after = r.push(new Uint8Array(4096), [9]);
-      assert.ok(after[0]?.kind === 'error' && after[0].error.code === 'ERR_READER_FAILED');
+      assert.ok(after[0]?.kind === 'error' && after[0].error.code === 'E_READER_FAILED');
       assert.deepEqual(after[0]?.fds, [9]);
       assert.equal(r.bufferedBytes, 0);
     });
@@ -181,7 +181,7 @@ describe('FrameReader', () => {
       const evs = r.push(stream);
       assert.equal(evs.length, 2);
       assert.ok(
-        evs[0]!.kind === 'error' && evs[0]!.error.code === 'ERR_FRAME_TYPE' && !evs[0]!.error.fatal,
+        evs[0]!.kind === 'error' && evs[0]!.error.code === 'E_FRAME_TYPE' && !evs[0]!.error.fatal,
       );
       assert.ok(evs[1]!.kind === 'frame' && evs[1]!.header.msgId === 8);
       assert.equal(r.failed, false);

@@ -45,7 +45,7 @@ describe('capability parser', () => {
         () => parseCapabilities(json),
         (e: unknown) =>
           e instanceof ProtocolError &&
-          e.code === 'ERR_CAPABILITIES' &&
+          e.code === 'E_CAPABILITIES' &&
           e.errno === 22 &&
           message.test(e.message),
       );

@@ -209,7 +209,7 @@ test('local close fires onClose once and discards pending output', async () => {
   }
 });
 
-test('sending to a peer that is gone closes with an ESOCKET error instead of throwing', async () => {
+test('sending to a peer that is gone closes with an E_SOCKET error instead of throwing', async () => {
   const p = await connectedPair();
   try {
     const calls: (Error | undefined)[] = [];
@@ -221,7 +221,7 @@ test('sending to a peer that is gone closes with an ESOCKET error instead of thr
     await until(() => calls.length > 0, 'onClose');
     // Either the hangup was read first (no error) or the write failed (EPIPE/ECONNRESET).
     const e = calls[0];
-    if (e) assert.equal((e as { code?: string }).code, 'ESOCKET');
+    if (e) assert.equal((e as { code?: string }).code, 'E_SOCKET');
     assert.equal(calls.length, 1);
   } finally {
     p.close();

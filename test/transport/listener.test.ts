@@ -39,7 +39,7 @@ test('the socket file is created mode 0600 and removed on close', () => {
   }
 });
 
-test('a path held by a live server is refused with EADDRINUSE_LIVE', () => {
+test('a path held by a live server is refused with E_ADDR_IN_USE', () => {
   const t = tempDir();
   try {
     const path = join(t.dir, 's.sock');
@@ -47,7 +47,7 @@ test('a path held by a live server is refused with EADDRINUSE_LIVE', () => {
     assert.equal(probeSocketPath(path), 'live');
     assert.equal(
       code(() => listenUnix(path)),
-      'EADDRINUSE_LIVE',
+      'E_ADDR_IN_USE',
     );
     assert.ok(lstatSync(path).isSocket(), 'the live server keeps its socket file');
     l.close();
@@ -83,7 +83,7 @@ test('a regular file at the socket path is refused and left alone', () => {
     writeFileSync(path, 'precious');
     assert.equal(
       code(() => listenUnix(path)),
-      'EPATH_NOT_SOCKET',
+      'E_PATH_NOT_SOCKET',
     );
     assert.equal(readFileSync(path, 'utf8'), 'precious');
   } finally {
@@ -108,10 +108,10 @@ test('closing a listener leaves a socket file that another server put there', ()
   }
 });
 
-test('connecting to a path with no server fails with ECONNECT', async () => {
+test('connecting to a path with no server fails with E_CONNECT', async () => {
   const t = tempDir();
   try {
-    await assert.rejects(connectUnix(join(t.dir, 'nobody')), { code: 'ECONNECT' });
+    await assert.rejects(connectUnix(join(t.dir, 'nobody')), { code: 'E_CONNECT' });
   } finally {
     t.cleanup();
   }
@@ -145,12 +145,12 @@ test('listenFd refuses an fd that is not a listening unix stream socket', () => 
     const efd = native().eventfdCreate(0, false);
     assert.equal(
       code(() => listenFd(efd)),
-      'EBAD_LISTEN_FD',
+      'E_BAD_LISTEN_FD',
     );
     native().closeFd(efd);
     assert.equal(
       code(() => listenFd(-1)),
-      'EBAD_LISTEN_FD',
+      'E_BAD_LISTEN_FD',
     );
   } finally {
     t.cleanup();

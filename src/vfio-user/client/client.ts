@@ -8,6 +8,8 @@
  * client offers no DMA-by-message; once the connection fails every pending and later
  * request rejects with the reason.
  */
+
+import { NvgraceError } from '../../errors/index.js';
 import {
   type Capabilities,
   commandName,
@@ -84,8 +86,12 @@ function encodeWriteNoCopy(
     : encodeRegionWrite(msgId, region, offset, data);
 }
 
-export class ClientError extends Error {
+/** The server failed this client: closed, silent, or sent what it must not (code E_PEER). */
+export class ClientError extends NvgraceError {
   override name = 'ClientError';
+  constructor(message: string, code: 'E_PEER' | 'E_BUSY' = 'E_PEER') {
+    super(code, message);
+  }
 }
 
 export class DeviceBusyError extends ClientError {
@@ -93,7 +99,7 @@ export class DeviceBusyError extends ClientError {
   /** The server's answer to VERSION while another VMM holds the device. */
   readonly errno = Errno.EBUSY;
   constructor() {
-    super('device in use by another VMM (the server answered VERSION with EBUSY)');
+    super('device in use by another VMM (the server answered VERSION with EBUSY)', 'E_BUSY');
   }
 }
 

@@ -6,19 +6,23 @@
  * longer be trusted (the connection must be dropped). An error reply received from the peer
  * is a RemoteError.
  */
+import { type ErrorCode, NvgraceError } from '../../errors/index.js';
 import { Errno } from '../../uapi/errno.js';
 
-export type ProtocolErrorCode =
-  | 'ERR_FRAME_SIZE_TOO_SMALL'
-  | 'ERR_FRAME_TOO_LARGE'
-  | 'ERR_FRAME_TYPE'
-  | 'ERR_READER_FAILED'
-  | 'ERR_PAYLOAD'
-  | 'ERR_CAPABILITIES'
-  | 'ERR_UNEXPECTED_REPLY';
+export type ProtocolErrorCode = ErrorCode &
+  (
+    | 'E_FRAME_SIZE_TOO_SMALL'
+    | 'E_FRAME_TOO_LARGE'
+    | 'E_FRAME_TYPE'
+    | 'E_READER_FAILED'
+    | 'E_PAYLOAD'
+    | 'E_CAPABILITIES'
+    | 'E_UNEXPECTED_REPLY'
+  );
 
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode;
+export class ProtocolError extends NvgraceError {
+  override name = 'ProtocolError';
+  declare readonly code: ProtocolErrorCode;
   readonly errno: number;
   readonly fatal: boolean;
 
@@ -28,9 +32,7 @@ export class ProtocolError extends Error {
     errno: number = Errno.EINVAL,
     fatal = false,
   ) {
-    super(message);
-    this.name = 'ProtocolError';
-    this.code = code;
+    super(code, message);
     this.errno = errno;
     this.fatal = fatal;
   }
@@ -38,7 +40,7 @@ export class ProtocolError extends Error {
 
 /** A malformed payload: the one error decoders throw. */
 export function badPayload(message: string, errno: number = Errno.EINVAL): never {
-  throw new ProtocolError('ERR_PAYLOAD', message, errno);
+  throw new ProtocolError('E_PAYLOAD', message, errno);
 }
 
 /** The peer answered with an error reply (header flag ERROR). */

@@ -11,7 +11,7 @@
  *   the body is skipped and the stream continues.
  * - fd attribution: the fds that arrive with a chunk belong to the frame containing the chunk's
  *   last byte (see transport/types.ts). An empty chunk's fds go to the next frame.
- * - After a fatal error every push reports ERR_READER_FAILED with the fds, so they can be closed.
+ * - After a fatal error every push reports E_READER_FAILED with the fds, so they can be closed.
  * - push() never throws. Completed payloads are views into the pushed chunk when the frame lies
  *   inside one chunk (zero copy): the caller must not reuse a chunk's memory after pushing it.
  *   A frame assembled from several chunks is copied out of the reader's store when small; a
@@ -133,12 +133,7 @@ export class FrameReader {
 
   /** After a fatal error: nothing more is parsed; fds that arrive are handed back to close. */
   private afterFailure(chunk: Uint8Array, fds: readonly number[]): ReadEvent[] {
-    const error = new ProtocolError(
-      'ERR_READER_FAILED',
-      'reader already failed',
-      Errno.EPROTO,
-      true,
-    );
+    const error = new ProtocolError('E_READER_FAILED', 'reader already failed', Errno.EPROTO, true);
     return fds.length > 0 || chunk.length > 0
       ? [{ kind: 'error', error, header: null, fds: [...fds] }]
       : [];
@@ -174,12 +169,12 @@ export class FrameReader {
       const header = decodeHeader(buf, off);
       if (header.size < HEADER_SIZE) {
         const why = `message size ${header.size} is below the 16-byte header`;
-        this.fail(events, header, why, 'ERR_FRAME_SIZE_TOO_SMALL');
+        this.fail(events, header, why, 'E_FRAME_SIZE_TOO_SMALL');
         return -1;
       }
       if (header.size > this.maxMessageSize) {
         const why = `message size ${header.size} exceeds the limit of ${this.maxMessageSize}`;
-        this.fail(events, header, why, 'ERR_FRAME_TOO_LARGE');
+        this.fail(events, header, why, 'E_FRAME_TOO_LARGE');
         return -1;
       }
       if (buf.length - off < header.size) {
@@ -198,7 +193,7 @@ export class FrameReader {
     const type = header.flags & HeaderFlags.TYPE_MASK;
     if (type !== HeaderFlags.TYPE_COMMAND && type !== HeaderFlags.TYPE_REPLY) {
       const error = new ProtocolError(
-        'ERR_FRAME_TYPE',
+        'E_FRAME_TYPE',
         `message type ${type} is neither command (0) nor reply (1)`,
       );
       return { kind: 'error', error, header, fds };
@@ -257,7 +252,7 @@ export class FrameReader {
     events: ReadEvent[],
     header: Header,
     message: string,
-    code: 'ERR_FRAME_SIZE_TOO_SMALL' | 'ERR_FRAME_TOO_LARGE',
+    code: 'E_FRAME_SIZE_TOO_SMALL' | 'E_FRAME_TOO_LARGE',
   ): void {
     this.failure = new ProtocolError(code, message, Errno.EINVAL, true);
     const fds = this.pendingFds.flatMap((p) => p.fds);

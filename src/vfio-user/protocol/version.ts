@@ -69,7 +69,7 @@ export function decodeVersion(payload: Uint8Array): VersionMessage {
 }
 
 function capError(message: string): never {
-  throw new ProtocolError('ERR_CAPABILITIES', message, Errno.EINVAL);
+  throw new ProtocolError('E_CAPABILITIES', message, Errno.EINVAL);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -114,7 +114,7 @@ export interface CapabilityLimits {
   maxMsgFds: number;
 }
 
-/** Parse and validate the VERSION JSON. Throws ProtocolError(ERR_CAPABILITIES) naming the fault. */
+/** Parse and validate the VERSION JSON. Throws ProtocolError(E_CAPABILITIES) naming the fault. */
 export function parseCapabilities(
   json: string | null,
   limits: CapabilityLimits = { maxMsgFds: 1024 },

@@ -283,10 +283,10 @@ export class UnixConnection implements Connection {
     const code = errnoCode(error);
     const wrapped =
       code === 'EMSGSIZE'
-        ? new TransportError('EFD_TRUNCATED', 'peer sent more fds than could be received', {
+        ? new TransportError('E_FD_TRUNCATED', 'peer sent more fds than could be received', {
             cause: error,
           })
-        : new TransportError('ESOCKET', `socket error: ${(error as Error)?.message ?? error}`, {
+        : new TransportError('E_SOCKET', `socket error: ${(error as Error)?.message ?? error}`, {
             cause: error,
           });
     this.finish(wrapped);

@@ -1,8 +1,8 @@
 /**
  * Listening on and connecting to AF_UNIX stream sockets.
  *
- * Rules: a socket path held by a live server is refused (EADDRINUSE_LIVE), a stale socket file
- * is replaced, anything that is not a socket is never deleted (EPATH_NOT_SOCKET). The socket
+ * Rules: a socket path held by a live server is refused (E_ADDR_IN_USE), a stale socket file
+ * is replaced, anything that is not a socket is never deleted (E_PATH_NOT_SOCKET). The socket
  * file is created mode 0600 (chmod before listen) and removed on close — only if it is still
  * the file we created. An inherited fd must be a listening AF_UNIX stream socket. When accept
  * fails for lack of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stops
@@ -29,10 +29,10 @@ export const MAX_SOCKET_PATH = 107;
 /** Refuse an empty or over-long socket path before any syscall sees it. */
 function checkPath(path: string): void {
   const n = Buffer.byteLength(path);
-  if (n === 0) throw new TransportError('EPATH_LENGTH', 'the socket path is empty');
+  if (n === 0) throw new TransportError('E_PATH_LENGTH', 'the socket path is empty');
   if (n > MAX_SOCKET_PATH) {
     throw new TransportError(
-      'EPATH_LENGTH',
+      'E_PATH_LENGTH',
       `socket path is ${n} bytes, the most a UNIX socket address holds is ${MAX_SOCKET_PATH}: use a shorter path (e.g. under /run)`,
     );
   }
@@ -137,11 +137,11 @@ export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener
   const n = native();
   const state = n.probePath(path);
   if (state === 'live') {
-    throw new TransportError('EADDRINUSE_LIVE', `${path}: another server is listening there`);
+    throw new TransportError('E_ADDR_IN_USE', `${path}: another server is listening there`);
   }
   if (state === 'other') {
     throw new TransportError(
-      'EPATH_NOT_SOCKET',
+      'E_PATH_NOT_SOCKET',
       `${path}: exists and is not a socket; refusing to replace it`,
     );
   }
@@ -150,7 +150,7 @@ export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener
       unlinkSync(path);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') {
-        throw new TransportError('ELISTEN', `${path}: cannot remove stale socket`, {
+        throw new TransportError('E_LISTEN', `${path}: cannot remove stale socket`, {
           cause: error,
         });
       }
@@ -161,11 +161,11 @@ export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener
     fd = n.listenPath(path, opts.backlog ?? 16);
   } catch (error) {
     if (errnoCode(error) === 'EADDRINUSE') {
-      throw new TransportError('EADDRINUSE_LIVE', `${path}: taken while we were binding`, {
+      throw new TransportError('E_ADDR_IN_USE', `${path}: taken while we were binding`, {
         cause: error,
       });
     }
-    throw new TransportError('ELISTEN', `${path}: ${(error as Error).message}`, { cause: error });
+    throw new TransportError('E_LISTEN', `${path}: ${(error as Error).message}`, { cause: error });
   }
   const ino = lstatSync(path, { bigint: true }).ino;
   return new UnixListener(fd, path, ino);
@@ -174,12 +174,12 @@ export function listenUnix(path: string, opts: ListenOptions = {}): UnixListener
 /** Listen on an inherited fd (systemd-style `--fd N`); the listener owns and closes it. */
 export function listenFd(fd: number): UnixListener {
   if (!Number.isSafeInteger(fd) || fd < 0) {
-    throw new TransportError('EBAD_LISTEN_FD', `fd ${fd}: not a valid file descriptor number`);
+    throw new TransportError('E_BAD_LISTEN_FD', `fd ${fd}: not a valid file descriptor number`);
   }
   try {
     native().checkListenFd(fd);
   } catch (error) {
-    throw new TransportError('EBAD_LISTEN_FD', `fd ${fd}: ${(error as Error).message}`, {
+    throw new TransportError('E_BAD_LISTEN_FD', `fd ${fd}: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -197,7 +197,7 @@ export function connectUnix(path: string): Promise<UnixConnection> {
     return Promise.resolve(new UnixConnection(native().connectPath(path)));
   } catch (error) {
     return Promise.reject(
-      new TransportError('ECONNECT', `${path}: ${(error as Error).message}`, { cause: error }),
+      new TransportError('E_CONNECT', `${path}: ${(error as Error).message}`, { cause: error }),
     );
   }
 }
