@@ -134,7 +134,9 @@ export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topol
     // hw/arm/virt.c virt_set_high_memmap(): the high MMIO region is aligned to its own size
     // and placed above RAM and the high GIC/ECAM regions (from 256 GiB), so it ends at twice
     // its size once it is at least 512 GiB and RAM ends below it.
-    mmioWindow = Math.max(VIRT_MIN_HIGHMEM_MMIO, windows);
+    // Twice the span, as on q35: with two 256 GiB root-port windows in exactly 512 GiB,
+    // edk2 placed the first GPU only (the second's BAR4 stayed unassigned in the guest).
+    mmioWindow = Math.max(VIRT_MIN_HIGHMEM_MMIO, 2 * windows);
     const ramTop = GiB + opts.memory;
     physBits = Math.log2(Math.max(2 * mmioWindow, pow2up(ramTop + mmioWindow)));
   } else {

@@ -3,7 +3,7 @@
 # note: Generic Initiator nodes (--numa device_id=) need a cloud-hypervisor from 2026 or later
 # note: cloud-hypervisor runs on KVM or MSHV only: --accel tcg has no equivalent
 cloud-hypervisor \
-  --cpus boot=4,max_phys_bits=43 \
+  --cpus boot=4,max_phys_bits=44 \
   --memory size=0,shared=on \
   --memory-zone id=mem0,size=8192M,shared=on \
   --platform num_pci_segments=3 \

@@ -1,5 +1,5 @@
 qemu-system-aarch64 \
-  -machine virt,gic-version=3,acpi=on,highmem-mmio-size=1T \
+  -machine virt,gic-version=3,acpi=on,highmem-mmio-size=2T \
   -accel tcg \
   -cpu max \
   -smp 4 \
