@@ -10,6 +10,9 @@
  * Rules:
  * - one message at a time: the caller (ServerEndpoint) owns the order of messages and hands
  *   over the next one only when the previous reply is out;
+ * - each request is decoded once (protocol/validate.ts checkRequest): validation checks the
+ *   decoded fields and the handler receives them; VERSION is negotiated here, as it sets this
+ *   session's peer and state;
  * - VERSION first (else EINVAL); every error reply is header-only with a non-zero errno;
  * - No_reply commands are executed and never answered, not even on error (errors are logged);
  * - replies from the client are dropped with a log line (we never have a server→client request
