@@ -309,6 +309,10 @@ export class GraceCard implements Card {
       const f = this.faults;
       if (f.linkDown || f.offBus) state.c2cLinkReady = false;
       if (f.hbmUntrained || f.offBus) state.hbmTrainingDone = false;
+      // A CXL part reports untrained HBM as memory not active (MEM_ACTIVE clear) — its
+      // only readiness signal on ≥ 7.2; the info stays valid (assumption, see
+      // docs/review-alternatives.md).
+      if (f.hbmUntrained) state.memActive = false;
       if (f.offBus) {
         state.memInfoValid = false;
         state.memActive = false;

@@ -161,6 +161,26 @@ describe('nvgrace_gpu_probe_check_device_ready() on band 7.2', () => {
     assert.equal(r.settledAt, 0);
   });
 
+  it('the hbm-untrained fault holds MEM_ACTIVE back on a CXL part: probe fails ETIME after 1 s + 16 s', async () => {
+    const clock = new ManualClock();
+    const card = createCard({ profile: 'blackwell-next', clock });
+    card.faults.setHbmUntrained(true);
+    let settled = -1;
+    const p = createNvgraceDevice({ card, kernel: '7.2', clock }).then(
+      () => null,
+      (e: unknown) => {
+        settled = clock.now();
+        return e;
+      },
+    );
+    for (let t = 0; t < 30_000 && settled < 0; t += 1000) {
+      await flush();
+      if (settled < 0) await clock.advance(1000);
+    }
+    assert.ok(isErrno(Errno.ETIME)(await p));
+    assert.equal(settled, 17_000);
+  });
+
   it('a DVSEC status reading all-ones fails probe with ENODEV (nvgrace_gpu_test_device_ready_cxl)', async () => {
     const clock = new ManualClock();
     const card = createCard({ profile: 'blackwell-next', clock });
