@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   E_READER_FAILED: 'bytes arrived after a fatal framing error',
   E_PAYLOAD: 'a message payload is malformed',
   E_CAPABILITIES: 'the VERSION capabilities are malformed',
+  E_VERSION: 'the client speaks a protocol major version we do not',
   E_UNEXPECTED_REPLY: 'a reply arrived for no outstanding request',
   // Peers as a client sees them (exit 1).
   E_PEER: 'the server failed, never answered, or spoke something else',

@@ -18,6 +18,7 @@ export type ProtocolErrorCode = ErrorCode &
     | 'E_PAYLOAD'
     | 'E_CAPABILITIES'
     | 'E_UNEXPECTED_REPLY'
+    | 'E_VERSION'
   );
 
 export class ProtocolError extends NvgraceError {

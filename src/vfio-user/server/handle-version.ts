@@ -10,7 +10,7 @@
  * "VERSION twice" is EINVAL but the session continues. negotiateVersion only computes the
  * result; the session applies it (its peer and state) — it is the one owner of that state.
  */
-import { fail } from '../../vfio/errors.js';
+import { ProtocolError } from '../protocol/errors.js';
 import type { Frame } from '../protocol/header.js';
 import {
   MAX_DATA_XFER,
@@ -69,13 +69,16 @@ export interface Negotiated {
 }
 
 /**
- * Negotiate with the client's (first) VERSION: the result, or a VfioError/ProtocolError
- * (EINVAL) for any fault in it — after which the session drops the connection.
+ * Negotiate with the client's (first) VERSION: the result, or a ProtocolError (EINVAL) for
+ * any fault in it (a protocol-level rejection, not a device error) — after which the session drops the connection.
  */
 export function negotiateVersion(frame: Frame, limits: ServerLimits): Negotiated {
   const msg = decodeVersion(frame.payload);
   if (msg.major !== PROTOCOL_MAJOR)
-    fail('EINVAL', `unsupported protocol major ${msg.major} (we speak ${PROTOCOL_MAJOR})`);
+    throw new ProtocolError(
+      'E_VERSION',
+      `unsupported protocol major ${msg.major} (we speak ${PROTOCOL_MAJOR})`,
+    );
   const caps = parseCapabilities(msg.json);
   const minor = Math.min(msg.minor, PROTOCOL_MINOR);
   const peer: PeerCaps = {
