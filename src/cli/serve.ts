@@ -97,9 +97,14 @@ export async function startServer(
     if (opts.traceFile !== undefined) {
       const file = opts.traceFile;
       // One file for every GPU: each record names its gpu.
-      const sink = new FileTraceSink(file, (e) =>
-        log.error({ file }, `trace file: ${e.message} (tracing to it stopped)`),
-      );
+      let sink: FileTraceSink;
+      try {
+        sink = new FileTraceSink(file, (e) =>
+          log.error({ file }, `trace file: ${e.message} (tracing to it stopped)`),
+        );
+      } catch (e) {
+        throw new CliError('E_TRACE_FILE', `cannot open --trace ${file}: ${(e as Error).message}`);
+      }
       for (const u of units) await u.traceStart(sink, null);
     }
     if (opts.controlSocket !== undefined) {

@@ -6,6 +6,7 @@
  * from the model (a poison range outside device memory, say) becomes -32602 with its
  * message. Methods return plain JSON values.
  */
+import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { FAULT_KINDS, MAX_RESET_STALL_MS } from '../hw/faults.js';
 import type { FaultRequest, GpuUnit } from './gpu-unit.js';
 import {
@@ -33,6 +34,9 @@ export interface MethodContext {
 }
 
 export type Method = (ctx: MethodContext, params: unknown, caller: CallerConnection) => unknown;
+
+/** JSON-RPC's implementation-defined server-error range: a local failure (a file). */
+export const SERVER_ERROR = -32000;
 
 function unitOf(ctx: MethodContext, p: Params): GpuUnit {
   const gpu = optInt(p, 'gpu', 0, 1023) ?? 0;
@@ -170,9 +174,16 @@ export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
       const filter = traceFilter(p.filter);
       let sink: TraceSink;
       if (file !== undefined) {
-        sink = new FileTraceSink(file, (e) =>
-          ctx.log('error', `trace file ${file}: ${e.message} (tracing to it stopped)`),
-        );
+        try {
+          sink = new FileTraceSink(file, (e) =>
+            ctx.log('error', `trace file ${file}: ${e.message} (tracing to it stopped)`),
+          );
+        } catch (e) {
+          throw new JSONRPCErrorException(
+            `cannot open trace file ${file}: ${(e as Error).message}`,
+            SERVER_ERROR,
+          );
+        }
       } else {
         sink = new CallbackTraceSink((r) => caller.notify('trace', r), caller);
       }

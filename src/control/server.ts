@@ -25,6 +25,7 @@ import {
   createJSONRPCErrorResponse,
   JSONRPCErrorCode,
   JSONRPCErrorException,
+  type JSONRPCRequest,
   JSONRPCServer,
 } from 'json-rpc-2.0';
 import { NvgraceError } from '../errors/index.js';
@@ -38,6 +39,20 @@ export const MAX_LINE = 64 * 1024;
 export const MAX_OUTPUT = 4 * 2 ** 20;
 /** Lines queued per connection before reading pauses. */
 export const MAX_QUEUED = 256;
+/** Deepest nesting of arrays/objects accepted in a message (params need 3). */
+export const MAX_DEPTH = 32;
+
+/** Iterative depth check (no recursion: the input is hostile). */
+function tooDeep(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Object.values(v as object)) stack.push([child, d + 1]);
+  }
+  return false;
+}
 
 export class ControlSocketError extends NvgraceError {
   override name = 'ControlSocketError';
@@ -104,7 +119,7 @@ class ControlConnection implements CallerConnection {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const line = this.queue.shift()!;
-        const reply = await this.server.rpc.receiveJSON(line, this);
+        const reply = await this.server.answer(line, this);
         if (reply !== null && !(Array.isArray(reply) && reply.length === 0)) this.send(reply);
         if (this.queue.length <= MAX_QUEUED / 2 && this.socket.isPaused()) this.socket.resume();
       }
@@ -153,6 +168,32 @@ export class ControlServer {
     for (const u of units) u.onEvent((e) => this.broadcast(e));
     this.server = createServer((socket) => this.accept(socket, maxLine));
     this.server.on('error', (e) => this.log('error', `control socket: ${e.message}`));
+  }
+
+  /**
+   * One line in, its reply out (null: a notification). Parsing and the depth check are ours:
+   * the codec recurses into what it is given, and a deeply nested value would overflow its
+   * stack outside any handler (an unhandled rejection).
+   */
+  answer(line: string, conn: ControlConnection): PromiseLike<unknown> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return Promise.resolve(
+        createJSONRPCErrorResponse(null, JSONRPCErrorCode.ParseError, 'Parse error'),
+      );
+    }
+    if (tooDeep(msg, MAX_DEPTH)) {
+      return Promise.resolve(
+        createJSONRPCErrorResponse(
+          null,
+          JSONRPCErrorCode.InvalidRequest,
+          `JSON nested deeper than ${MAX_DEPTH} levels`,
+        ),
+      );
+    }
+    return this.rpc.receive(msg as JSONRPCRequest, conn);
   }
 
   /** Listen on `opts.path` (mode 0600). */

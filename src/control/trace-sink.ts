@@ -4,9 +4,10 @@
  *
  * Rules: output is bounded — while more than MAX_PENDING_BYTES wait to be written (a slow
  * disk, a full pipe), records are dropped and counted, never buffered without bound. A file
- * that cannot be opened is reported through `onError` once and the sink stops.
+ * that cannot be opened throws from the constructor (a FIFO with no reader too: it is opened
+ * non-blocking); a later write error is reported through `onError` once and the sink stops.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { TraceRecord } from './trace-record.js';
 
 export const MAX_PENDING_BYTES = 16 * 2 ** 20;
@@ -35,7 +36,17 @@ export class FileTraceSink implements TraceSink {
     onError: (e: Error) => void,
   ) {
     this.target = `file:${path}`;
-    this.stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    // O_NONBLOCK: a FIFO nobody reads fails at open (ENXIO) instead of holding a libuv
+    // thread forever; for a regular file it changes nothing.
+    const flags =
+      constants.O_WRONLY |
+      constants.O_CREAT |
+      constants.O_APPEND |
+      constants.O_NONBLOCK |
+      constants.O_NOCTTY;
+    // Opened here, synchronously: a file that cannot be opened is the caller's error now.
+    const fd = openSync(path, flags, 0o600);
+    this.stream = createWriteStream('', { fd });
     this.stream.on('error', (e) => {
       if (this.failed) return;
       this.failed = true;

@@ -5,7 +5,9 @@
  * the server, other control clients and the VMM session — keeps working.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_LINE } from '../../src/control/server.js';
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
@@ -93,6 +95,40 @@ describe('control socket: malformed and hostile streams', () => {
     await until(() => replies.some((r) => r.id === 9), 'the request after the garbage');
     assert.equal(replies.filter((r) => r.error?.code === -32700).length, 3);
     sock.destroy();
+  });
+
+  it('deeply nested JSON in id, params or a batch is refused with a reply, never a crash', async () => {
+    const { s: sock, replies } = await raw(s.controlPath);
+    const deepObj = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const deepArr = `${'['.repeat(20000)}${']'.repeat(20000)}`;
+    sock.write(`{"jsonrpc":"2.0","id":1,"method":"get_status","params":{"gpu":${deepObj}}}\n`);
+    sock.write(`{"jsonrpc":"2.0","id":${deepObj},"method":"get_status"}\n`);
+    sock.write(`${deepArr}\n`);
+    sock.write(
+      `{"jsonrpc":"2.0","id":2,"method":"trace_start","params":{"filter":{"commands":${deepArr}}}}\n`,
+    );
+    sock.write(req(3, 'get_status'));
+    await until(() => replies.some((r) => r.id === 3), 'the request after the nested ones');
+    assert.equal(replies.length, 5);
+    assert.deepEqual(
+      replies.slice(0, 4).map((r: any) => r.error.code),
+      [-32600, -32600, -32600, -32600],
+    );
+    sock.destroy();
+  });
+
+  it('trace_start into a FIFO nobody reads neither blocks nor crashes the server', async () => {
+    const fifo = join(s.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const ctl = await s.control();
+    await assert.rejects(
+      ctl.client.call('trace_start', { file: fifo }),
+      (e: { code?: number }) => e.code === -32000,
+    );
+    // The server goes on: the VMM session and the control connection answer.
+    assert.equal((await vmm.deviceInfo()).numRegions, 9);
+    const st = (await ctl.client.call('get_status')) as { trace: { on: boolean } };
+    assert.equal(st.trace.on, false);
   });
 
   it('a client that never reads is dropped once its unread output passes the bound; others and the VMM are unharmed', async () => {
