@@ -10,6 +10,7 @@
  */
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 import { ControlClient } from '../control/client.js';
+import type { ErrorCode } from '../errors/index.js';
 import { CliError } from './errors.js';
 
 export function parseValue(v: string): unknown {
@@ -60,6 +61,7 @@ export async function runCtl(
   out: (s: string) => void,
   err: (s: string) => void,
 ): Promise<number> {
+  const say = (code: ErrorCode, message: string) => err(`nvgrace-user: ${code}: ${message}\n`);
   const streaming = method === 'events';
   const params = streaming ? {} : parseParams(args);
   if (streaming && args.length > 0) throw new CliError('E_USAGE', 'events takes no parameters');
@@ -87,7 +89,7 @@ export async function runCtl(
       try {
         const result = await Promise.race([client.call(method, params, opts.timeoutMs), timedOut]);
         if (result === 'timeout') {
-          err(`nvgrace-user: E_TIMEOUT: no reply to ${method} within ${opts.timeoutMs} ms\n`);
+          say('E_TIMEOUT', `no reply to ${method} within ${opts.timeoutMs} ms`);
           return 1;
         }
         out(`${JSON.stringify(result)}\n`);
@@ -102,12 +104,12 @@ export async function runCtl(
     if (waited === null) return 0;
     const r = await Promise.race([waited, timedOut, closed]);
     if (r === 'timeout') {
-      err(`nvgrace-user: E_TIMEOUT: no ${opts.waitEvent} event within ${opts.timeoutMs} ms\n`);
+      say('E_TIMEOUT', `no ${opts.waitEvent} event within ${opts.timeoutMs} ms`);
       return 1;
     }
     if (r === 'closed') {
       if (streaming && opts.waitEvent === undefined) return 0;
-      err('nvgrace-user: E_CLOSED: the server closed the control connection\n');
+      say('E_PEER', 'the server closed the control connection');
       return 1;
     }
     out(`${JSON.stringify(r)}\n`);

@@ -103,7 +103,7 @@ export async function startServer(
           log.error({ file }, `trace file: ${e.message} (tracing to it stopped)`),
         );
       } catch (e) {
-        throw new CliError('E_TRACE_FILE', `cannot open --trace ${file}: ${(e as Error).message}`);
+        throw new CliError('E_TRACE_WRITE', `cannot open --trace ${file}: ${(e as Error).message}`);
       }
       for (const u of units) await u.traceStart(sink, null);
     }

@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   E_CONTROL_SOCKET_BUSY: 'the control socket is in use by a running server',
   E_TRACE_READ: 'a trace file could not be read',
   E_TRACE_WRITE: 'a trace file could not be written',
+  E_TIMEOUT: 'ctl: no reply, or no awaited event, within --timeout',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
