@@ -13,7 +13,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GpuUnit } from '../control/gpu-unit.js';
-import { ControlServer } from '../control/server.js';
+import { ControlServer, MAX_DEPTH, MAX_LINE, MAX_OUTPUT, MAX_QUEUED } from '../control/server.js';
 import { FileTraceSink } from '../control/trace-sink.js';
 import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
@@ -234,4 +234,10 @@ Bounds per client (past one the server stops reading from it, or answers ENOSPC)
   VERSION, and a begun message, within --handshake-timeout (default ${ENDPOINT_DEFAULTS.handshakeMs} ms)
 One client at a time per GPU. A newcomer while one is attached waits up to ${ENDPOINT_DEFAULTS.attachWaitMs} ms for it to
 leave (a client that hung up is noticed at once); if it stays, the newcomer's VERSION is
-answered EBUSY: "device in use by another VMM".`;
+answered EBUSY: "device in use by another VMM".
+
+Control socket (--control-socket, JSON-RPC 2.0 one message per line; docs/control-plane.md):
+  line length                 ${MAX_LINE / 1024} KiB (a longer line: one -32700 reply, discarded to its newline)
+  nesting depth               ${MAX_DEPTH} levels
+  unread output per client    ${MAX_OUTPUT / 2 ** 20} MiB (past it the control client is dropped)
+  requests waiting per client ${MAX_QUEUED} lines (then reading pauses)`;
