@@ -60,6 +60,8 @@ export function formatBanner(
     socketPath: string | undefined;
     guestMemory?: number | undefined;
     settings?: BehaviourSettings | undefined;
+    /** The QEMU line's x-msg-timeout (msg-timeout.ts); undefined: QEMU's default. */
+    msgTimeoutMs?: number | undefined;
   },
 ): string {
   const lines: string[] = [];
@@ -92,6 +94,7 @@ export function formatBanner(
     socketPath: where.socketPath ?? SOCKET_PLACEHOLDER,
     barSizes: s.bars.filter((b) => b.index <= 5).map((b) => b.size),
     ...(where.guestMemory ? { guestMemory: where.guestMemory } : {}),
+    msgTimeoutMs: where.msgTimeoutMs,
   });
   lines.push('');
   lines.push(

@@ -13,6 +13,7 @@ import { createCard, getProfile, type ProfileName } from '../hw/index.js';
 import {
   createNvgraceDevice,
   type ExposureLayout,
+  type GateWaitFacts,
   type KernelBand,
   type MsePolicy,
   NvgraceDevice,
@@ -74,6 +75,11 @@ export interface DeviceSummary {
   servedMemory: number;
   memoryFile: string | undefined;
   bars: BarSummary[];
+  /**
+   * What bounds the post-reset gate's wait (the QEMU line's x-msg-timeout, msg-timeout.ts);
+   * null on the plain-core fallback, which has no gate.
+   */
+  gate: GateWaitFacts | null;
 }
 
 export interface BuiltDevice {
@@ -159,6 +165,16 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       servedMemory: bars.reduce((n, b) => n + (b.memory ?? 0), 0),
       memoryFile: opts.memoryFile,
       bars,
+      gate:
+        device instanceof NvgraceDevice
+          ? {
+              band: opts.kernel,
+              cxlMemActiveTimeoutMs: card.profile.cxlDvsec
+                ? cxlMemActiveTimeoutMs(card.profile.cxlDvsec.memActiveTimeoutField)
+                : null,
+              readyAfterResetMs: (opts.resetDurationMs ?? 0) + (opts.readyDelayMs ?? 0),
+            }
+          : null,
     };
     const core = device instanceof NvgraceDevice ? device.core : (device as VfioPciDevice);
     return { device, card, core, summary, close: () => memory.close() };

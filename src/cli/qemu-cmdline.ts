@@ -6,14 +6,19 @@
  * carry fds; the device is `vfio-user-pci` in JSON form behind a PCIe root port; the 64-bit
  * MMIO window and the CPU's physical address bits are enlarged together, because QEMU
  * refuses a window the address bits cannot reach and firmware cannot place the BARs in a
- * window that is too small.
+ * window that is too small; `x-msg-timeout` covers the longest reply the server can hold
+ * (msg-timeout.ts), when it is set.
  */
+import { msgTimeoutProperty } from './msg-timeout.js';
+
 export interface QemuPlan {
   socketPath: string;
   /** Sizes of every memory BAR of the device, in bytes. */
   barSizes: number[];
   /** Guest RAM in bytes (default 4 GiB). */
   guestMemory?: number;
+  /** vfio-user-pci's x-msg-timeout in ms (msg-timeout.ts); undefined: QEMU's default. */
+  msgTimeoutMs?: number | undefined;
 }
 
 export interface QemuCommand {
@@ -48,6 +53,7 @@ export function qemuCommand(plan: QemuPlan): QemuCommand {
     id: 'gpu0',
     bus: 'rp0',
     socket: { path: plan.socketPath, type: 'unix' },
+    ...msgTimeoutProperty(plan.msgTimeoutMs),
   });
   const rootPort = JSON.stringify({
     driver: 'pcie-root-port',

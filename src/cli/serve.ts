@@ -23,6 +23,7 @@ import type { DeviceOptions } from './build-device.js';
 import { CliError } from './errors.js';
 import { GpuSet, gpuSocketPath, type ListenSpec } from './gpu-set.js';
 import type { Logger } from './log.js';
+import { vfioUserMsgTimeoutMs } from './msg-timeout.js';
 
 export interface ServeOptions extends DeviceOptions {
   socketPath?: string;
@@ -129,12 +130,17 @@ export async function startServer(
     sync: opts.sync,
     handshakeMs: opts.handshakeTimeoutMs ?? ENDPOINT_DEFAULTS.handshakeMs,
   };
+  // Control-socket faults (reset-stall, link-down) can keep the card not ready for as long
+  // as the gate polls: its ready time is then not known.
+  const gate = first.summary.gate;
+  const servedGate = gate && control ? { ...gate, readyAfterResetMs: null } : gate;
   print(
     opts.socketDir === undefined
       ? formatBanner(first.summary, {
           socketPath: first.socketPath,
           guestMemory: opts.guestMemory,
           settings,
+          msgTimeoutMs: vfioUserMsgTimeoutMs(servedGate),
         })
       : formatSetBanner(gpus.gpus, settings),
   );

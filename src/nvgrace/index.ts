@@ -22,6 +22,7 @@ import { findCxlDvsec, waitReady, waitReadyCxl } from './readiness.js';
 import { NvgraceDevice } from './variant.js';
 
 export * from './fake-bar.js';
+export * from './gate-wait.js';
 export * from './kernel-bands.js';
 export * from './layout.js';
 export { validateMmap } from './mmap.js';

@@ -36,6 +36,7 @@ async function factsOf(profile: 'gh200' | 'gb300', n: number): Promise<GpuFacts[
       vendorId: s.vendorId,
       deviceId: s.deviceId,
       barSizes: s.bars.map((b) => b.size),
+      cxlMemActiveTimeoutMs: s.gate?.cxlMemActiveTimeoutMs ?? null,
     }));
   } finally {
     built.close();

@@ -11,8 +11,10 @@
  * - libvirt has no device type for vfio-user, so the GPUs, their acpi-generic-initiator
  *   objects and virt's highmem-mmio-size go into <qemu:commandline>. <acpi nodeset> (which
  *   makes libvirt write those objects itself) exists only on <hostdev>, so it cannot apply;
+ *   each GPU's JSON carries the same `x-msg-timeout` as the QEMU argv (msg-timeout.ts);
  * - x86_64: <pcihole64> on pcie-root and <maxphysaddr> on the CPU carry the window.
  */
+import { msgTimeoutProperty } from '../msg-timeout.js';
 import { qemuSize } from '../qemu-cmdline.js';
 import type { Topology } from './topology.js';
 
@@ -102,6 +104,7 @@ export function formatLibvirt(t: Topology): string {
         bus: `ua-${g.rootPort.id}`,
         addr: '0.0',
         socket: { type: 'unix', path: g.socketPath },
+        ...msgTimeoutProperty(g.msgTimeoutMs),
       }),
     );
   }

@@ -6,7 +6,8 @@
  * Rules (QEMU's own, see the linked functions):
  * - guest RAM is a shared memfd, because vfio-user DMA maps carry fds; with
  *   `-numa node,memdev=` the machine takes no `memory-backend=` (numa.c refuses both);
- * - `vfio-user-pci` takes its socket only in JSON form; it sits at addr 0.0 behind its root
+ * - `vfio-user-pci` takes its socket only in JSON form, with the `x-msg-timeout` that covers
+ *   the longest reply the server can hold (msg-timeout.ts); it sits at addr 0.0 behind its root
  *   port; never behind `arm-smmuv3,accel=on` (QEMU keeps that for vfio-pci with iommufd);
  * - one `acpi-generic-initiator` object per GI node, naming the GPU by its device id
  *   (hw/acpi/pci.c build_srat_generic_affinity_structures());
@@ -15,6 +16,7 @@
  * - x86_64 `q35`: pci-hole64-size = the window; TCG sets phys-bits, KVM takes the host's
  *   (host-phys-bits): the host must have at least Topology.physBits.
  */
+import { msgTimeoutProperty } from '../msg-timeout.js';
 import { qemuSize } from '../qemu-cmdline.js';
 import type { Topology } from './topology.js';
 
@@ -64,6 +66,7 @@ export function qemuArgs(t: Topology): QemuLaunch {
         bus: rp.id,
         addr: '0.0',
         socket: { type: 'unix', path: g.socketPath },
+        ...msgTimeoutProperty(g.msgTimeoutMs),
       }),
     );
   }

@@ -16,6 +16,7 @@
  *   the CPU's physical address bits reach its end.
  */
 
+import { vfioUserMsgTimeoutMs } from '../msg-timeout.js';
 import { pow2up } from '../qemu-cmdline.js';
 
 export type Arch = 'aarch64' | 'x86_64';
@@ -44,6 +45,8 @@ export interface GpuFacts {
   deviceId: number;
   /** Sizes in bytes of every memory BAR, as firmware sizes them. */
   barSizes: number[];
+  /** Memory_Active_Timeout (ms) of its CXL Device DVSEC; null: it has none. */
+  cxlMemActiveTimeoutMs: number | null;
 }
 
 export interface VmOptions {
@@ -66,6 +69,8 @@ export interface GpuPlacement {
   window: number;
   /** The GPU's Generic Initiator nodes and their object ids. */
   initiators: { id: string; node: number }[];
+  /** vfio-user-pci's x-msg-timeout in ms (msg-timeout.ts); undefined: QEMU's default. */
+  msgTimeoutMs: number | undefined;
 }
 
 export interface Topology extends VmOptions {
@@ -125,6 +130,12 @@ export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topol
         id: `gi${g * GI_NODES_PER_GPU + k}`,
         node: 1 + g * GI_NODES_PER_GPU + k,
       })),
+      // The socket shows neither the kernel band nor the card's ready delay: the worst of them.
+      msgTimeoutMs: vfioUserMsgTimeoutMs({
+        band: null,
+        cxlMemActiveTimeoutMs: f.cxlMemActiveTimeoutMs,
+        readyAfterResetMs: null,
+      }),
     };
   });
   const windows = pow2up(gpus.reduce((a, g) => a + g.window, 0));

@@ -24,9 +24,9 @@ qemu-system-aarch64 \
   -numa node,nodeid=16 \
   -device pxb-pcie,id=pxb0,bus_nr=128,numa_node=0,bus=pcie.0 \
   -device pcie-root-port,id=rp0,bus=pxb0,chassis=1,pref64-reserve=256G \
-  -device '{"driver":"vfio-user-pci","id":"gpu0","bus":"rp0","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu0.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu0","bus":"rp0","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu0.sock"},"x-msg-timeout":36000}' \
   -device pcie-root-port,id=rp1,bus=pxb0,chassis=2,pref64-reserve=256G \
-  -device '{"driver":"vfio-user-pci","id":"gpu1","bus":"rp1","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu1.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu1","bus":"rp1","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu1.sock"},"x-msg-timeout":36000}' \
   -object acpi-generic-initiator,id=gi0,pci-dev=gpu0,node=1 \
   -object acpi-generic-initiator,id=gi1,pci-dev=gpu0,node=2 \
   -object acpi-generic-initiator,id=gi2,pci-dev=gpu0,node=3 \

@@ -40,13 +40,13 @@ qemu-system-x86_64 \
   -numa node,nodeid=31 \
   -numa node,nodeid=32 \
   -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,pref64-reserve=1T \
-  -device '{"driver":"vfio-user-pci","id":"gpu0","bus":"rp0","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu0.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu0","bus":"rp0","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu0.sock"},"x-msg-timeout":36000}' \
   -device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,pref64-reserve=1T \
-  -device '{"driver":"vfio-user-pci","id":"gpu1","bus":"rp1","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu1.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu1","bus":"rp1","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu1.sock"},"x-msg-timeout":36000}' \
   -device pcie-root-port,id=rp2,bus=pcie.0,chassis=3,pref64-reserve=1T \
-  -device '{"driver":"vfio-user-pci","id":"gpu2","bus":"rp2","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu2.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu2","bus":"rp2","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu2.sock"},"x-msg-timeout":36000}' \
   -device pcie-root-port,id=rp3,bus=pcie.0,chassis=4,pref64-reserve=1T \
-  -device '{"driver":"vfio-user-pci","id":"gpu3","bus":"rp3","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu3.sock"}}' \
+  -device '{"driver":"vfio-user-pci","id":"gpu3","bus":"rp3","addr":"0.0","socket":{"type":"unix","path":"/run/nvgrace/gpu3.sock"},"x-msg-timeout":36000}' \
   -object acpi-generic-initiator,id=gi0,pci-dev=gpu0,node=1 \
   -object acpi-generic-initiator,id=gi1,pci-dev=gpu0,node=2 \
   -object acpi-generic-initiator,id=gi2,pci-dev=gpu0,node=3 \
