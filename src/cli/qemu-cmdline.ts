@@ -41,13 +41,29 @@ export function qemuSize(bytes: number): string {
   return `${Math.ceil(bytes / 2 ** 20)}M`;
 }
 
+/**
+ * Physical address bits a q35 guest needs for `memory` of RAM and a 64-bit window of
+ * `window` bytes (at least 40). The window follows RAM above 4 GiB from the next GiB; on
+ * AMD-vendor CPUs (TCG's `max` on an AMD host, or an AMD host under KVM) hw/i386/pc.c
+ * pc_memory_init() moves RAM above 4 GiB to 1 TiB when the layout would reach the
+ * HyperTransport hole below 1 TiB, and QEMU refuses a phys-bits that stops short of the
+ * end. q35 keeps 2 GiB below 4 GiB once RAM reaches 2.75 GiB (pc_q35_init()).
+ */
+export function q35PhysBits(memory: number, window: number): number {
+  const below = memory >= 0xb0000000 ? 2 * GiB : memory;
+  const above = memory - below;
+  const end = (start: number) => Math.ceil((start + above) / GiB) * GiB + window;
+  const amdHtStart = 1024 * GiB - 12 * GiB;
+  const top = above > 0 && end(4 * GiB) >= amdHtStart ? end(1024 * GiB) : end(4 * GiB);
+  return Math.max(40, Math.ceil(Math.log2(top)));
+}
+
 export function qemuCommand(plan: QemuPlan): QemuCommand {
   const ram = plan.guestMemory ?? 4 * GiB;
   const total = plan.barSizes.reduce((a, b) => a + b, 0);
   // Twice the power-of-two span leaves room to align the largest BAR naturally.
   const hole64 = Math.max(32 * GiB, pow2up(total) * 2);
-  // The window sits above RAM; one more bit than the window needs covers its start.
-  const physBits = Math.max(40, Math.log2(hole64) + 1);
+  const physBits = q35PhysBits(ram, hole64);
   const device = JSON.stringify({
     driver: 'vfio-user-pci',
     id: 'gpu0',

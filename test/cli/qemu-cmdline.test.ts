@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { qemuCommand, shellJoin } from '../../src/cli/qemu-cmdline.js';
+import { q35PhysBits, qemuCommand, shellJoin } from '../../src/cli/qemu-cmdline.js';
 
 const GiB = 2 ** 30;
 
@@ -30,6 +30,18 @@ describe('qemuCommand', () => {
     assert.equal(c.hole64, 2 ** 41);
     assert.equal(c.physBits, 42);
     assert.ok(c.argv.includes('q35-pcihost.pci-hole64-size=2T'));
+  });
+});
+
+describe('q35PhysBits', () => {
+  it('a 256 GiB BAR (gh200-144g) with 4 GiB of RAM needs 42 bits: RAM above 4 GiB moves to 1 TiB on AMD-vendor CPUs', () => {
+    const c = qemuCommand({ socketPath: '/s', barSizes: [16 << 20, GiB, 256 * GiB] });
+    assert.equal(c.hole64, 2 ** 40);
+    assert.equal(c.physBits, 42, 'QEMU 10.2 refuses 41: "phys-bits too low"');
+  });
+  it('with all RAM below 4 GiB nothing moves: a 1 TiB window at 4 GiB needs 41 bits', () => {
+    assert.equal(q35PhysBits(2 * GiB, 2 ** 40), 41);
+    assert.equal(q35PhysBits(4 * GiB, 2 ** 40), 42);
   });
 });
 

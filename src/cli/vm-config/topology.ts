@@ -17,7 +17,7 @@
  */
 
 import { vfioUserMsgTimeoutMs } from '../msg-timeout.js';
-import { pow2up } from '../qemu-cmdline.js';
+import { pow2up, q35PhysBits } from '../qemu-cmdline.js';
 
 export type Arch = 'aarch64' | 'x86_64';
 export type Accel = 'kvm' | 'tcg';
@@ -88,24 +88,6 @@ export interface Topology extends VmOptions {
   warnings: string[];
 }
 
-/** Address bits needed to reach `end` (exclusive). */
-const bitsFor = (end: number) => Math.ceil(Math.log2(end));
-
-/**
- * The end of q35's address space use: RAM above 4 GiB, then the 64-bit window from the next
- * GiB. hw/i386/pc.c pc_memory_init(): on AMD-vendor CPUs (TCG's `max` on an AMD host, or
- * an AMD host under KVM) RAM above 4 GiB moves to 1 TiB when the layout would reach the
- * HyperTransport hole below 1 TiB; QEMU then refuses a phys-bits that stops short of it.
- * q35 keeps 2 GiB below 4 GiB once RAM reaches 2.75 GiB (pc_q35_init()).
- */
-function q35MaxUsedGpa(memory: number, window: number): number {
-  const below = memory >= 0xb0000000 ? 2 * GiB : memory;
-  const above = memory - below;
-  const end = (start: number) => Math.ceil((start + above) / GiB) * GiB + window;
-  const amdHtStart = 1024 * GiB - 12 * GiB;
-  return above > 0 && end(4 * GiB) >= amdHtStart ? end(1024 * GiB) : end(4 * GiB);
-}
-
 export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topology {
   if (facts.length === 0) throw new RangeError('vm-config needs at least one GPU socket');
   if (!Number.isSafeInteger(opts.cpus) || opts.cpus < 1)
@@ -153,7 +135,7 @@ export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topol
   } else {
     // q35: twice the span leaves firmware room to align the largest window naturally.
     mmioWindow = Math.max(32 * GiB, 2 * windows);
-    physBits = Math.max(40, bitsFor(q35MaxUsedGpa(opts.memory, mmioWindow)));
+    physBits = q35PhysBits(opts.memory, mmioWindow);
   }
   const nodeCount = 1 + gpus.length * GI_NODES_PER_GPU;
   const warnings: string[] = [];
