@@ -32,6 +32,8 @@ export interface GpuUnitParts {
   profile: string;
   kernel: string;
   memSize: number;
+  /** How long after a reset readiness counts as timed out (default READY_TIMEOUT_MS, the driver's 30 s; tests shorten it). */
+  readyTimeoutMs?: number;
 }
 
 /** An event as control clients receive it (params of the "event" notification). */
@@ -101,7 +103,8 @@ export class GpuUnit {
   private scheduleReadiness(first = false): void {
     const card = this.parts.card;
     const elapsed = card.clock.now() - this.readinessStart;
-    const left = READY_TIMEOUT_MS - elapsed;
+    const limit = this.parts.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const left = limit - elapsed;
     const ms = card.readyInMs();
     const fire = (): void => {
       this.readinessTimer = null;
@@ -109,7 +112,7 @@ export class GpuUnit {
       const r = card.readiness();
       if (r.c2cLinkReady && r.hbmTrainingDone) {
         this.emit('readiness-reached', { afterMs: now });
-      } else if (now >= READY_TIMEOUT_MS) {
+      } else if (now >= limit) {
         this.emit('readiness-timed-out', { afterMs: now, ...r });
       } else {
         this.scheduleReadiness();

@@ -1,10 +1,17 @@
 /**
- * The pure pieces of the control plane: the bounded line splitter and the card's fault
- * state (validation, the one `any` flag, clearing).
+ * The pieces of the control plane below the socket: the bounded line splitter, the card's
+ * fault state (validation, the one `any` flag, clearing) and a unit's readiness watch
+ * (reached, or timed out while a fault holds the registers).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { createLogger } from '../../src/cli/log.js';
+import { startServer } from '../../src/cli/serve.js';
+import { GpuUnit } from '../../src/control/gpu-unit.js';
 import { LineSplitter } from '../../src/control/lines.js';
 import { CardFaults } from '../../src/hw/faults.js';
 
@@ -85,5 +92,57 @@ describe('CardFaults', () => {
     assert.throws(() => f.addPoison(0, 0), RangeError);
     assert.throws(() => f.addPoison((1 << 20) - 1, 2), RangeError);
     assert.throws(() => f.setResetStall(-1), RangeError);
+  });
+});
+
+describe('GpuUnit readiness watch', () => {
+  it('a readiness fault held past the timeout gives readiness-timed-out; a clean reset readiness-reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-unit-'));
+    const server = await startServer(
+      { profile: 'gh200', kernel: '6.14', socketPath: join(dir, 'g.sock') },
+      createLogger('silent'),
+      () => {},
+    );
+    try {
+      const g = server.gpus.at(0);
+      // A second unit over the same GPU with a short timeout (the served one keeps 30 s).
+      await server.units[0]!.close();
+      const unit = new GpuUnit({
+        index: 0,
+        device: g.device,
+        core: g.core,
+        card: g.card,
+        endpoint: g.endpoint,
+        profile: 'gh200',
+        kernel: '6.14',
+        memSize: g.summary.memSize,
+        readyTimeoutMs: 200,
+      });
+      const events: { type: string; afterMs?: number }[] = [];
+      unit.onEvent((e) => events.push(e));
+      unit.injectFault({ kind: 'link-down' });
+      unit.hostReset();
+      const deadline = Date.now() + 3000;
+      while (!events.some((e) => e.type.startsWith('readiness-')) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const timedOut = events.find((e) => e.type === 'readiness-timed-out');
+      assert.ok(timedOut, JSON.stringify(events));
+      assert.ok((timedOut.afterMs ?? 0) >= 200);
+      unit.clearFaults();
+      events.length = 0;
+      unit.hostReset();
+      while (!events.some((e) => e.type.startsWith('readiness-')) && Date.now() < deadline + 3000) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(
+        events.some((e) => e.type === 'readiness-reached'),
+        JSON.stringify(events),
+      );
+      await unit.close();
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
