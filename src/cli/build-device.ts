@@ -18,7 +18,7 @@ import {
   type MsePolicy,
   NvgraceDevice,
 } from '../nvgrace/index.js';
-import { READY_TIMEOUT_MS } from '../nvgrace/kernel-bands.js';
+import { BANDS, CXL_INFO_VALID_TIMEOUT_MS, READY_TIMEOUT_MS } from '../nvgrace/kernel-bands.js';
 import { cxlMemActiveTimeoutMs } from '../pci/cxl-dvsec.js';
 import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
@@ -92,11 +92,26 @@ export interface BuiltDevice {
 }
 
 /**
+ * What the probe waits on, and for how long at most, as the band's probe does it: the 7.2
+ * band polls a part's CXL Device DVSEC (nvgrace_gpu_wait_device_ready_cxl(): 1 s for
+ * Memory_Info_Valid, then its Memory_Active_Timeout), every other band and part the BAR0
+ * C2C-link / HBM-training registers for READY_TIMEOUT_MS (nvgrace_gpu_wait_device_ready()).
+ */
+function probeWait(kernel: KernelBand, cxlMemActiveMs: number | null) {
+  return BANDS[kernel].cxlReadiness && cxlMemActiveMs !== null
+    ? { what: 'CXL DVSEC memory active', limitMs: CXL_INFO_VALID_TIMEOUT_MS + cxlMemActiveMs }
+    : { what: 'C2C link / HBM training', limitMs: READY_TIMEOUT_MS };
+}
+
+/**
  * The system clock, reporting each readiness poll's sleep while the probe runs ("waiting for
  * C2C link / HBM training, 3 s of 30 s"); silent once done() (the device keeps the clock
  * for its post-reset waits).
  */
-function probeClock(report: ((message: string) => void) | undefined) {
+function probeClock(
+  report: ((message: string) => void) | undefined,
+  wait: { what: string; limitMs: number },
+) {
   let probing = report !== undefined;
   const start = systemClock.now();
   const clock: Clock = {
@@ -104,7 +119,7 @@ function probeClock(report: ((message: string) => void) | undefined) {
     sleep: (ms) => {
       if (probing) {
         const waited = Math.round((systemClock.now() - start) / 1000);
-        report!(`waiting for C2C link / HBM training, ${waited} s of ${READY_TIMEOUT_MS / 1000} s`);
+        report!(`waiting for ${wait.what}, ${waited} s of ${wait.limitMs / 1000} s`);
       }
       return systemClock.sleep(ms);
     },
@@ -142,7 +157,10 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       resetDurationMs: opts.resetDurationMs ?? 0,
       acpiMemSize: opts.acpi === 'absent' ? null : opts.acpi === 'zero' ? 0 : undefined,
     });
-    const probe = probeClock(opts.onProbeWait);
+    const cxlMemActiveMs = card.profile.cxlDvsec
+      ? cxlMemActiveTimeoutMs(card.profile.cxlDvsec.memActiveTimeoutField)
+      : null;
+    const probe = probeClock(opts.onProbeWait, probeWait(opts.kernel, cxlMemActiveMs));
     const device = await createNvgraceDevice({
       card,
       kernel: opts.kernel,
@@ -169,9 +187,7 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
         device instanceof NvgraceDevice
           ? {
               band: opts.kernel,
-              cxlMemActiveTimeoutMs: card.profile.cxlDvsec
-                ? cxlMemActiveTimeoutMs(card.profile.cxlDvsec.memActiveTimeoutField)
-                : null,
+              cxlMemActiveTimeoutMs: cxlMemActiveMs,
               readyAfterResetMs: (opts.resetDurationMs ?? 0) + (opts.readyDelayMs ?? 0),
             }
           : null,

@@ -207,6 +207,20 @@ function buildProgram(out: (s: string) => void): Command {
         throw new CliError('E_USAGE', 'serve needs --socket-path PATH, --fd N or --socket-dir DIR');
       }
       const log = createLogger(o.logLevel);
+      // Signals are taken from the start: a SIGTERM while the GPUs start (a probe waiting for
+      // readiness, or a systemd stop right after READY=1) must not kill the process with the
+      // default action and leave a bound socket behind. A stop asked for during start-up is
+      // carried out once start-up ends; a second signal then exits at once.
+      let stopAsked: string | null = null;
+      let onStop: ((signal: string) => void) | null = null;
+      const takeSignal = (signal: string) => {
+        if (onStop) return onStop(signal);
+        if (stopAsked !== null) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+        stopAsked = signal;
+        log.info({ signal }, 'shutting down once start-up ends (again to exit now)');
+      };
+      process.on('SIGTERM', () => takeSignal('SIGTERM'));
+      process.on('SIGINT', () => takeSignal('SIGINT'));
       const server = await startServer(
         {
           socketPath: o.socketPath,
@@ -235,12 +249,12 @@ function buildProgram(out: (s: string) => void): Command {
         out,
       );
       await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
+        onStop = (signal: string) => {
+          onStop = () => {};
           log.info({ signal }, 'shutting down');
           void server.stop().then(resolve);
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        if (stopAsked !== null) onStop(stopAsked);
       });
     });
 

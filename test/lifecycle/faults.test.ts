@@ -21,6 +21,7 @@ import {
   startChildServer,
   stopChildServer,
   tempDir,
+  until,
   untilQuiet,
 } from './helpers.js';
 
@@ -88,6 +89,38 @@ describe('SIGTERM while a client is attached', () => {
       assert.equal(existsSync(s.socketPath), false, 'socket file removed');
       await assert.rejects(c.deviceInfo());
       c.close();
+    } finally {
+      cleanup(dir);
+    }
+  });
+});
+
+describe('SIGTERM during start-up', () => {
+  it('while the probe waits for readiness: the server finishes starting, then exits 0 and leaves no socket', async () => {
+    const dir = tempDir();
+    try {
+      const socketPath = join(dir, 'gpu.sock');
+      const s = runCli(['serve', '--socket-path', socketPath, '--ready-delay', '2000']);
+      await until(() => s.stderr().includes('waiting for C2C link'), 'the probe to wait');
+      s.kill('SIGTERM');
+      const exit = await s.exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, s.stderr());
+      assert.match(s.stderr(), /shutting down once start-up ends/);
+      assert.equal(existsSync(socketPath), false, 'no socket left behind');
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('a second signal during start-up exits at once with 128 + the signal', async () => {
+    const dir = tempDir();
+    try {
+      const s = runCli(['serve', '--socket-path', join(dir, 'gpu.sock'), '--ready-delay', '10000']);
+      await until(() => s.stderr().includes('waiting for C2C link'), 'the probe to wait');
+      s.kill('SIGTERM');
+      await until(() => s.stderr().includes('shutting down once'), 'the first signal to be taken');
+      s.kill('SIGTERM');
+      assert.deepEqual(await s.exited, { code: 143, signal: null }, s.stderr());
     } finally {
       cleanup(dir);
     }
