@@ -3,15 +3,17 @@
  * config follows; a socket nobody serves is a clear error, not a stack trace.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { createLogger } from '../../src/cli/log.js';
 import { startServer } from '../../src/cli/serve.js';
 import { runVmConfig } from '../../src/cli/vm-config/index.js';
 
+const execFileAsync = promisify(execFile);
 const bin = join(import.meta.dirname, '../../../bin/nvgrace-user');
 
 describe('vm-config reads each served GPU over its socket', () => {
@@ -38,6 +40,29 @@ describe('vm-config reads each served GPU over its socket', () => {
       assert.equal(args.filter((a) => a.endsWith('pref64-reserve=1T')).length, 2);
       // The inspect connection has gone: each GPU takes its VMM next.
       for (const g of server.gpus.gpus) await g.endpoint.idle();
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a socket given relative to the working directory is named absolutely in the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
+    const server = await startServer(
+      { profile: 'gh200', kernel: '6.19', gpus: 1, socketDir: dir },
+      createLogger('silent'),
+      () => {},
+    );
+    try {
+      // Asynchronously: the server runs in this process and must answer meanwhile.
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [bin, 'vm-config', '--format', 'json', 'gpu0.sock'],
+        { cwd: dir, encoding: 'utf8', timeout: 30_000 },
+      );
+      const { args } = JSON.parse(stdout) as { args: string[] };
+      const paths = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a).socket.path);
+      assert.deepEqual(paths, [join(dir, 'gpu0.sock')]);
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

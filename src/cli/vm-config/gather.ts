@@ -3,6 +3,7 @@
  * `inspect` shows (inspect-gather.ts), keep the ids and the memory BAR sizes, hang up.
  * The only I/O of vm-config; one socket at a time, so each server's one-client rule holds.
  */
+import { resolve } from 'node:path';
 import { native } from '../../native/addon.js';
 import {
   cxlMemActiveTimeoutField,
@@ -60,7 +61,8 @@ export async function gatherFacts(socketPath: string, timeoutMs: number): Promis
   const closeFd = (fd: number) => native().closeFd(fd);
   const client = new VfioUserClient(conn, { closeFd, timeoutMs });
   try {
-    return factsFromReport(socketPath, await gatherInspect(client, closeFd));
+    // The VMM may run from another directory (libvirt does): name the socket absolutely.
+    return factsFromReport(resolve(socketPath), await gatherInspect(client, closeFd));
   } catch (e) {
     throw new CliError('E_INSPECT', `${socketPath}: ${(e as Error).message}`);
   } finally {
