@@ -6,7 +6,8 @@
  * Rules: a layer throws its own subclass (ProtocolError, TransportError, HostError,
  * CliError, …) with one of these codes and never re-wraps another layer's error (the CLI
  * prints what reaches it as it is). Errno values a device or peer answers with are not
- * codes: they travel as `errno` (VfioError, RemoteError). Pure: no Node APIs.
+ * codes: they travel as `errno` (VfioError, RemoteError, and the server's FdRefusedError and
+ * HostResourceError, which become error replies and are never printed). Pure: no Node APIs.
  */
 
 /** Every code, with what it means. Adding one is a deliberate act: a test lists them all. */

@@ -199,7 +199,7 @@ export function buildConfigMap(read: ConfigReader, size: number): ConfigMap {
       ecaps.set(id, epos);
       owner.fill(epos, epos, epos + len);
       setMask(virt, epos, 4, ALL);
-      extCapPerms(id, epos, virt, write, raw, len);
+      extCapPerms(id, epos, write, raw, len);
       prevHdr = epos;
       prevHdrValue = header;
     }
@@ -275,7 +275,6 @@ function stdCapPerms(
 function extCapPerms(
   id: number,
   pos: number,
-  virt: Uint8Array,
   write: Uint8Array,
   raw: Uint8Array,
   len: number,
