@@ -21,15 +21,15 @@ import { errnoName } from '../uapi/errno.js';
 import { VfioError } from '../vfio/errors.js';
 import { RemoteError } from '../vfio-user/protocol/errors.js';
 import { CXL_TIMEOUT_SECONDS } from './build-device.js';
-import { runCtl } from './ctl.js';
 import { CliError } from './errors.js';
-import { runInspect } from './inspect.js';
 import { createLogger, LOG_LEVELS } from './log.js';
 import { packageVersion } from './package-version.js';
 import { LIMITS_HELP, startServer } from './serve.js';
 import { parseSize, type SizeError } from './size.js';
-import { runTraceExport } from './trace-export.js';
-import { ACCELS, ARCHES, runVmConfig, VM_FORMATS } from './vm-config/index.js';
+// Subcommands other than serve are loaded when run (inspect, vm-config, ctl, trace-export):
+// serve's start-up pays only for what serving needs.
+import { VM_FORMATS } from './vm-config/formats.js';
+import { ACCELS, ARCHES } from './vm-config/topology.js';
 
 const HELP_POINTER = "Try 'nvgrace-user --help' or 'nvgrace-user <command> --help'.";
 
@@ -267,7 +267,7 @@ function buildProgram(out: (s: string) => void): Command {
     .option('--timeout <ms>', 'per-request timeout', intArg('--timeout'), 5000)
     .action(async (socket: string, o) => {
       out(
-        await runInspect(socket, {
+        await (await import('./inspect.js')).runInspect(socket, {
           json: Boolean(o.json),
           hex: Boolean(o.hex),
           timeoutMs: o.timeout,
@@ -295,6 +295,7 @@ function buildProgram(out: (s: string) => void): Command {
       5000,
     )
     .action(async (sockets: string[], o) => {
+      const { runVmConfig } = await import('./vm-config/index.js');
       const r = await runVmConfig(sockets, {
         arch: o.arch,
         accel: o.accel,
@@ -326,6 +327,7 @@ function buildProgram(out: (s: string) => void): Command {
       10000,
     )
     .action(async (socket: string, method: string, params: string[], o) => {
+      const { runCtl } = await import('./ctl.js');
       process.exitCode = await runCtl(
         socket,
         method,
@@ -343,7 +345,8 @@ function buildProgram(out: (s: string) => void): Command {
     )
     .argument('<in>', 'the JSON-lines trace')
     .argument('<out>', 'where to write the Chrome trace JSON')
-    .action((input: string, output: string) => {
+    .action(async (input: string, output: string) => {
+      const { runTraceExport } = await import('./trace-export.js');
       const n = runTraceExport(input, output);
       out(
         `${n.events} trace events from ${n.records} records written to ${output}${n.skipped ? ` (${n.skipped} unreadable lines skipped)` : ''}\n`,

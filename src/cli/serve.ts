@@ -12,8 +12,9 @@
 
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { MAX_DEPTH, MAX_LINE, MAX_OUTPUT, MAX_QUEUED } from '../control/bounds.js';
 import { GpuUnit } from '../control/gpu-unit.js';
-import { ControlServer, MAX_DEPTH, MAX_LINE, MAX_OUTPUT, MAX_QUEUED } from '../control/server.js';
+import type { ControlServer } from '../control/server.js';
 import { FileTraceSink } from '../control/trace-sink.js';
 import { dmaMapBudget, notifySystemd, raiseFdLimit } from '../host/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../vfio-user/protocol/limits.js';
@@ -109,6 +110,8 @@ export async function startServer(
       for (const u of units) await u.traceStart(sink, null);
     }
     if (opts.controlSocket !== undefined) {
+      // Loaded only when asked for: the JSON-RPC server is start-up time a plain serve skips.
+      const { ControlServer } = await import('../control/server.js');
       control = await ControlServer.listen({
         path: opts.controlSocket,
         units,

@@ -29,18 +29,12 @@ import {
   JSONRPCServer,
 } from 'json-rpc-2.0';
 import { NvgraceError } from '../errors/index.js';
+import { MAX_DEPTH, MAX_LINE, MAX_OUTPUT, MAX_QUEUED } from './bounds.js';
 import type { ControlEvent, GpuUnit } from './gpu-unit.js';
 import { LineSplitter } from './lines.js';
 import { type CallerConnection, METHODS, type MethodContext } from './methods.js';
 
-/** Longest accepted line (bytes, newline excluded). */
-export const MAX_LINE = 64 * 1024;
-/** Unsent bytes past which a control connection is dropped. */
-export const MAX_OUTPUT = 4 * 2 ** 20;
-/** Lines queued per connection before reading pauses. */
-export const MAX_QUEUED = 256;
-/** Deepest nesting of arrays/objects accepted in a message (params need 3). */
-export const MAX_DEPTH = 32;
+export { MAX_DEPTH, MAX_LINE, MAX_OUTPUT, MAX_QUEUED };
 
 /** Iterative depth check (no recursion: the input is hostile). */
 function tooDeep(value: unknown, max: number): boolean {

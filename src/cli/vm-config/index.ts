@@ -7,12 +7,12 @@ import { cloudHypervisorArgs, formatCloudHypervisor } from './format-cloud-hyper
 import { formatJson } from './format-json.js';
 import { formatLibvirt } from './format-libvirt.js';
 import { formatShell } from './format-shell.js';
+import type { VmFormat } from './formats.js';
 import { gatherFacts } from './gather.js';
 import { qemuArgs } from './qemu-args.js';
 import { type GpuFacts, planTopology, type VmOptions } from './topology.js';
 
-export const VM_FORMATS = ['shell', 'json', 'libvirt', 'cloud-hypervisor'] as const;
-export type VmFormat = (typeof VM_FORMATS)[number];
+export { VM_FORMATS, type VmFormat } from './formats.js';
 
 export interface VmConfigOutput {
   text: string;
