@@ -20,11 +20,12 @@ import {
 import type { Arch } from '../../src/cli/vm-config/topology.js';
 
 const goldenDir = join(import.meta.dirname, '../../../test/golden/vm-config');
+// Shell lines are stored as .txt: they are expected output (data), never run or sourced.
 const EXT: Record<VmFormat, string> = {
-  shell: 'sh',
+  shell: 'sh.txt',
   json: 'json',
   libvirt: 'xml',
-  'cloud-hypervisor': 'ch.sh',
+  'cloud-hypervisor': 'ch.txt',
 };
 
 async function factsOf(profile: 'gh200' | 'gb300', n: number): Promise<GpuFacts[]> {
