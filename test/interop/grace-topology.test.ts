@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildDevice } from '../../src/cli/build-device.js';
 import { GI_NODES_PER_GPU } from '../../src/cli/vm-config/topology.js';
+import { runCaptured } from '../support/qemu.js';
 import { buildInitramfs, parseGuestReport } from './grace-guest.js';
 import { namesFunction, sratGenericInitiators } from './srat.js';
 
@@ -77,24 +78,6 @@ function vmConfig(args: string[]): { binary: string; args: string[] } {
   return JSON.parse(out);
 }
 
-function runGuest(argv: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
-}
-
 async function profileBars(profile: 'gh200'): Promise<Map<number, number>> {
   const built = await buildDevice({ profile, kernel: '6.19' });
   built.close();
@@ -116,7 +99,7 @@ async function bootAndCheck(o: {
     const sockets = Array.from({ length: o.gpus }, (_, i) => join(dir, `gpu${i}.sock`));
     const cfg = vmConfig(['--arch', o.arch, '--accel', 'tcg', '--memory', '2G', ...sockets]);
     assert.equal(cfg.binary, `qemu-system-${o.arch}`);
-    const out = await runGuest([o.qemu, ...cfg.args, ...o.extra(initrd.path)], 600_000);
+    const out = (await runCaptured([o.qemu, ...cfg.args, ...o.extra(initrd.path)], 600_000)).out;
     const r = parseGuestReport(out);
     assert.ok(r.done, `guest finished:\n${out.slice(-4000)}`);
     const bars = await profileBars('gh200');

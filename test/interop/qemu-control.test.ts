@@ -9,25 +9,17 @@
  * Skips unless QEMU is present: $NVGRACE_QEMU or /opt/qemu/bin/qemu-system-x86_64 (≥ 10.1).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { qemuCommand } from '../../src/cli/qemu-cmdline.js';
 import { parseTraceLines } from '../../src/control/chrome-trace.js';
 import { serveWithControl } from '../control/helpers.js';
 import { until } from '../e2e/helpers.js';
+import { findQemu } from '../support/qemu.js';
 
 const GiB = 2 ** 30;
-
-function findQemu(): string | { skip: string } {
-  const path = process.env.NVGRACE_QEMU ?? '/opt/qemu/bin/qemu-system-x86_64';
-  if (!existsSync(path)) return { skip: `no QEMU at ${path} (set NVGRACE_QEMU to run)` };
-  const m = /version (\d+)\.(\d+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8' }));
-  if (!m || Number(m[1]) * 100 + Number(m[2]) < 1001)
-    return { skip: `QEMU at ${path} is older than 10.1` };
-  return path;
-}
 
 const qemu = findQemu();
 const skip = typeof qemu === 'string' ? false : qemu.skip;

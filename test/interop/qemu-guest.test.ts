@@ -10,12 +10,13 @@
  * /opt/nvgrace-guest. TCG only; a boot takes ~10 s.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { qemuCommand } from '../../src/cli/qemu-cmdline.js';
 import { serve } from '../e2e/helpers.js';
+import { runCaptured } from '../support/qemu.js';
 
 const GiB = 2 ** 30;
 
@@ -40,27 +41,6 @@ function findGuest(): { dir: string } | { skip: string } {
       };
   }
   return { dir };
-}
-
-function runGuest(
-  argv: string[],
-  timeoutMs: number,
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
 }
 
 function results(out: string): Map<string, string> {
@@ -105,7 +85,7 @@ describe('QEMU vfio-user-pci boots a Linux guest against serve', () => {
         '-append',
         `console=ttyS0 panic=-1 quiet iomem=relaxed nvg.memsize4=0x${(95 * GiB).toString(16)}`,
       ];
-      const { code, out } = await runGuest(argv, 240_000);
+      const { code, out } = await runCaptured(argv, 240_000);
       const r = results(out);
       assert.ok(out.includes('NVG-DONE'), `guest finished:\n${out.slice(-3000)}`);
       assert.equal(code, 0);

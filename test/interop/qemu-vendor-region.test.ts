@@ -8,7 +8,7 @@
  * initramfs is generated in a temporary directory at run time. TCG only; ~15 s.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { qemuCommand } from '../../src/cli/qemu-cmdline.js';
 import { serve } from '../e2e/helpers.js';
+import { runCaptured } from '../support/qemu.js';
 
 const GiB = 2 ** 30;
 
@@ -71,24 +72,6 @@ function initramfs(dir: string, busybox: string): string {
   return out;
 }
 
-function run(argv: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-  });
-}
-
 const p = peers();
 
 // The skip sits on the test, not the suite: node's summary counts only skipped tests.
@@ -101,7 +84,7 @@ describe('QEMU vfio-user-pci and --layout vendor-region', () => {
     const s = await serve({ profile: 'gh200', layout: 'vendor-region', memSize: 8 * GiB });
     try {
       const cmd = qemuCommand({ socketPath: s.socketPath, barSizes: [16 << 20], guestMemory: GiB });
-      const out = await run(
+      const { out } = await runCaptured(
         [
           qemu,
           ...cmd.argv.slice(1),
