@@ -4,18 +4,9 @@
  * Figures are printed (test diagnostics) so a slow creep is visible before it is a failure.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { attachWithRetry } from '../support/raw-peer.js';
-import {
-  type ChildServer,
-  cleanup,
-  fdCount,
-  rss,
-  startChildServer,
-  stopChildServer,
-  tempDir,
-  untilQuiet,
-} from './helpers.js';
+import { fdCount, rss, sharedChildServer, untilQuiet } from './helpers.js';
 
 const CYCLES = 1000;
 const MiB = 2 ** 20;
@@ -29,18 +20,10 @@ async function cycle(path: string): Promise<number> {
 }
 
 describe(`${CYCLES} connect/negotiate/disconnect cycles`, () => {
-  let dir: string;
-  let s: ChildServer;
-  before(async () => {
-    dir = tempDir();
-    s = await startChildServer(dir);
-  });
-  after(async () => {
-    await stopChildServer(s);
-    cleanup(dir);
-  });
+  const server = sharedChildServer();
 
   it('leave the server with the same open fds and a bounded resident set', async (t) => {
+    const s = server();
     // Warm up (JIT, allocator pools) before taking the baseline.
     for (let i = 0; i < 50; i++) await cycle(s.socketPath);
     // Measure only when the server is idle (the last hangup handled).

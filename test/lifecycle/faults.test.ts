@@ -7,17 +7,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { native } from '../../src/native/addon.js';
 import { probeSocketPath } from '../../src/vfio-user/transport/index.js';
 import { RawPeer } from '../support/raw-peer.js';
 import {
   attachClient,
-  type ChildServer,
   cleanup,
   fdCount,
   runCli,
+  sharedChildServer,
   startChildServer,
   stopChildServer,
   tempDir,
@@ -29,18 +29,10 @@ const HALF_CLIENT = fileURLToPath(new URL('./half-message-client.js', import.met
 const BAR4 = 4;
 
 describe('a client killed mid-message', () => {
-  let dir: string;
-  let s: ChildServer;
-  before(async () => {
-    dir = tempDir();
-    s = await startChildServer(dir);
-  });
-  after(async () => {
-    await stopChildServer(s);
-    cleanup(dir);
-  });
+  const server = sharedChildServer();
 
   it('leaves no partial write, no leaked fd, and the next client is served', async () => {
+    const s = server();
     await untilQuiet(s.pid, 200);
     const fd0 = fdCount(s.pid);
     const offset = 0x20000;
@@ -171,18 +163,10 @@ describe('a stale socket file', () => {
 });
 
 describe('a second client while one is attached', () => {
-  let dir: string;
-  let s: ChildServer;
-  before(async () => {
-    dir = tempDir();
-    s = await startChildServer(dir);
-  });
-  after(async () => {
-    await stopChildServer(s);
-    cleanup(dir);
-  });
+  const server = sharedChildServer();
 
   it('is refused, and the first keeps working', async () => {
+    const s = server();
     const first = await attachClient(s.socketPath);
     const second = await RawPeer.connect(s.socketPath);
     const negotiated = await second.negotiate();

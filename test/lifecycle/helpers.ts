@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { native } from '../../src/native/addon.js';
 import { VfioUserClient } from '../../src/vfio-user/client/client.js';
@@ -162,4 +163,25 @@ export async function attachClient(path: string, attempts = 300): Promise<VfioUs
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One child server for the tests of the enclosing describe: started (in a fresh temp dir) before
+ * the first, stopped and its dir removed after the last. Returns a getter, valid inside tests.
+ */
+export function sharedChildServer(): () => ChildServer {
+  let dir: string | undefined;
+  let s: ChildServer | undefined;
+  before(async () => {
+    dir = tempDir();
+    s = await startChildServer(dir);
+  });
+  after(async () => {
+    if (s) await stopChildServer(s);
+    if (dir) cleanup(dir);
+  });
+  return () => {
+    if (!s) throw new Error('sharedChildServer() is used only inside its tests');
+    return s;
+  };
 }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   DeviceBusyError,
@@ -18,16 +18,7 @@ import {
 import { Errno, encodeVersion } from '../../src/vfio-user/protocol/index.js';
 import { connectUnix } from '../../src/vfio-user/transport/index.js';
 import { isProperErrorReply, RawPeer } from '../support/raw-peer.js';
-import {
-  type ChildServer,
-  cleanup,
-  closeFd,
-  fdCount,
-  startChildServer,
-  stopChildServer,
-  tempDir,
-  untilQuiet,
-} from './helpers.js';
+import { closeFd, fdCount, sharedChildServer, untilQuiet } from './helpers.js';
 
 const PROBES = 140;
 const SESSIONS = 140;
@@ -73,18 +64,10 @@ async function killedClient(path: string): Promise<void> {
 }
 
 describe('immediate re-attach', () => {
-  let dir: string;
-  let s: ChildServer;
-  before(async () => {
-    dir = tempDir();
-    s = await startChildServer(dir);
-  });
-  after(async () => {
-    await stopChildServer(s);
-    cleanup(dir);
-  });
+  const server = sharedChildServer();
 
   it(`${PROBES + SESSIONS + KILLS} cycles (probe, full session, SIGKILLed VMM; then a VMM at once) are all served`, async (t) => {
+    const s = server();
     (await attachOnce(s.socketPath)).close();
     await untilQuiet(s.pid, 200);
     const fd0 = fdCount(s.pid);
@@ -123,6 +106,7 @@ describe('immediate re-attach', () => {
   });
 
   it('a second client while a live one is attached is answered EBUSY and closed; the first keeps working', async () => {
+    const s = server();
     const first = await attachOnce(s.socketPath);
     const start = Date.now();
     const second = new VfioUserClient(await connectUnix(s.socketPath), {

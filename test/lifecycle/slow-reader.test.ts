@@ -5,19 +5,10 @@
  * after a stalled one hangs up.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeRegionRead, isErrorReply } from '../../src/vfio-user/protocol/index.js';
 import { RawPeer } from '../support/raw-peer.js';
-import {
-  attachClient,
-  type ChildServer,
-  cleanup,
-  rss,
-  startChildServer,
-  stopChildServer,
-  tempDir,
-  untilQuiet,
-} from './helpers.js';
+import { attachClient, rss, sharedChildServer, untilQuiet } from './helpers.js';
 
 const MiB = 2 ** 20;
 const READS = 256;
@@ -34,18 +25,10 @@ async function stalledClient(path: string): Promise<RawPeer> {
 }
 
 describe('a client that stops reading while sending many 1 MiB REGION_READs', () => {
-  let dir: string;
-  let s: ChildServer;
-  before(async () => {
-    dir = tempDir();
-    s = await startChildServer(dir);
-  });
-  after(async () => {
-    await stopChildServer(s);
-    cleanup(dir);
-  });
+  const server = sharedChildServer();
 
   it('does not make the server buffer without bound, and loses no reply', async (t) => {
+    const s = server();
     await untilQuiet(s.pid, 200);
     const rss0 = rss(s.pid);
     const peer = await stalledClient(s.socketPath);
@@ -75,6 +58,7 @@ describe('a client that stops reading while sending many 1 MiB REGION_READs', ()
   });
 
   it('serves a new client after a stalled one hangs up', async (t) => {
+    const s = server();
     await untilQuiet(s.pid, 200);
     const rss0 = rss(s.pid);
     const peer = await stalledClient(s.socketPath);
