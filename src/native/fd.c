@@ -49,6 +49,14 @@ static bool get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return true;
 }
 
+/* The (fd, bytes, position) arguments preadFull and pwriteFull share; false with a JS
+ * exception pending when one is not what it should be. */
+static bool get_positional_io(napi_env env, napi_value *argv, int32_t *fd, uint8_t **data,
+                              size_t *len, uint64_t *pos) {
+  return nvu_get_int(env, argv[0], fd, "fd") && get_bytes(env, argv[1], data, len) &&
+         nvu_get_u64(env, argv[2], pos, "position");
+}
+
 /* preadFull(fd, target, position) → bytes read from the file. Loops over short reads; at end
  * of file the rest of target is zero-filled. One native call instead of fs.readSync's
  * argument checking: this is the device-memory hot path. */
@@ -58,9 +66,7 @@ static napi_value pread_full(napi_env env, napi_callback_info info) {
   uint8_t *data;
   size_t len;
   uint64_t pos;
-  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
-      !nvu_get_u64(env, argv[2], &pos, "position"))
-    return NULL;
+  if (!get_positional_io(env, argv, &fd, &data, &len, &pos)) return NULL;
   size_t done = 0;
   while (done < len) {
     ssize_t n = pread(fd, data + done, len - done, (off_t)(pos + done));
@@ -85,9 +91,7 @@ static napi_value pwrite_full(napi_env env, napi_callback_info info) {
   uint8_t *data;
   size_t len;
   uint64_t pos;
-  if (!nvu_get_int(env, argv[0], &fd, "fd") || !get_bytes(env, argv[1], &data, &len) ||
-      !nvu_get_u64(env, argv[2], &pos, "position"))
-    return NULL;
+  if (!get_positional_io(env, argv, &fd, &data, &len, &pos)) return NULL;
   size_t done = 0;
   while (done < len) {
     ssize_t n = pwrite(fd, data + done, len - done, (off_t)(pos + done));
