@@ -18,7 +18,13 @@ import {
   type MsePolicy,
   NvgraceDevice,
 } from '../nvgrace/index.js';
-import { BANDS, CXL_INFO_VALID_TIMEOUT_MS, READY_TIMEOUT_MS } from '../nvgrace/kernel-bands.js';
+import {
+  BANDS,
+  bandCode,
+  CXL_INFO_VALID_TIMEOUT_MS,
+  READY_TIMEOUT_MS,
+} from '../nvgrace/kernel-bands.js';
+import { policyCode, UPSTREAM_POLICIES } from '../nvgrace/policies.js';
 import { cxlMemActiveTimeoutMs } from '../pci/cxl-dvsec.js';
 import { PciRegion } from '../uapi/vfio.js';
 import type { VfioDevice } from '../vfio/device.js';
@@ -144,6 +150,11 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
         memSize,
         `nvgrace-${opts.profile}${opts.memoryLabel ? `-${opts.memoryLabel}` : ''}`,
       );
+  const policies = {
+    ...UPSTREAM_POLICIES,
+    ...(opts.mse ? { mse: opts.mse } : {}),
+    ...(opts.layout ? { layout: opts.layout } : {}),
+  };
   try {
     const card = createCard({
       profile: opts.profile,
@@ -156,6 +167,8 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
         : {}),
       resetDurationMs: opts.resetDurationMs ?? 0,
       acpiMemSize: opts.acpi === 'absent' ? null : opts.acpi === 'zero' ? 0 : undefined,
+      // The emulator identity block (BAR0 + 0xFFF100) tells `inspect` what is served.
+      identity: { bandCode: bandCode(opts.kernel), policyCode: policyCode(policies) },
     });
     const cxlMemActiveMs = card.profile.cxlDvsec
       ? cxlMemActiveTimeoutMs(card.profile.cxlDvsec.memActiveTimeoutField)
@@ -165,10 +178,7 @@ export async function buildDevice(opts: DeviceOptions): Promise<BuiltDevice> {
       card,
       kernel: opts.kernel,
       clock: probe.clock,
-      policies: {
-        ...(opts.mse ? { mse: opts.mse } : {}),
-        ...(opts.layout ? { layout: opts.layout } : {}),
-      },
+      policies,
     });
     probe.done();
     const bars = summarizeBars(device);

@@ -129,6 +129,7 @@ export function formatInspect(r: InspectReport): string {
   out.push(
     `vfio-user: version ${r.version.major}.${r.version.minor}, server capabilities ${JSON.stringify(r.version.capabilities)}`,
   );
+  out.push(`\t${identityLine(r)}`);
   out.push(
     `\tdevice flags 0x${r.device.flags.toString(16)}, ${r.device.numRegions} regions, ${r.device.numIrqs} IRQ types`,
   );
@@ -173,4 +174,15 @@ export function formatInspect(r: InspectReport): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+const sizeOrNone = (h: string | null) => (h === null ? 'none' : formatSize(Number(BigInt(h))));
+
+/** The served identity (BAR0 identity block, emulator only) and the memory the regions carry. */
+function identityLine(r: InspectReport): string {
+  const served = `usemem ${sizeOrNone(r.served.usemem)}, resmem ${sizeOrNone(r.served.resmem)}`;
+  const id = r.identity;
+  if (!id) return `emulator identity: unknown (no identity block in BAR0); served ${served}`;
+  const p = id.policies ? `, mse ${id.policies.mse}, layout ${id.policies.layout}` : '';
+  return `emulator identity: profile ${id.profile ?? 'unknown'}, kernel band ${id.kernel ?? 'unknown'}, memory ${formatSize(Number(BigInt(id.memSize)))}${p}; served ${served}`;
 }

@@ -10,7 +10,13 @@
 import { PciRegion, pciRegionName, RegionCapId, RegionInfoFlags, VfioSize } from '../uapi/vfio.js';
 import type { VfioUserClient } from '../vfio-user/client/client.js';
 import { decodeSparseMmapCap, Errno, RemoteError, walkCaps } from '../vfio-user/protocol/index.js';
-import { labelRegion, servedRegion } from './region-labels.js';
+import {
+  type IdentityReport,
+  readIdentity,
+  type ServedMemory,
+  servedMemory,
+} from './inspect-identity.js';
+import { labelRegion, type ServedRegion, servedRegion } from './region-labels.js';
 
 export interface RegionReport {
   index: number;
@@ -74,6 +80,10 @@ export interface InspectReport {
   config: number[];
   /** Present when the device memory is a device-specific region. */
   acpi: AcpiNeeds | null;
+  /** What the server says it emulates (BAR0 identity block, not on real hardware); null = unknown. */
+  identity: IdentityReport | null;
+  /** The usemem/resmem sizes the served regions carry. */
+  served: ServedMemory;
 }
 
 const IRQ_NAMES = ['INTx', 'MSI', 'MSI-X', 'ERR', 'REQ'];
@@ -127,6 +137,7 @@ export async function gatherInspect(
   const version = await client.version();
   const device = await client.deviceInfo();
   const regions: RegionReport[] = [];
+  const servedRegions: ServedRegion[] = [];
   let acpi: AcpiNeeds | null = null;
   for (let i = 0; i < device.numRegions; i++) {
     const name = pciRegionName(i);
@@ -146,6 +157,7 @@ export async function gatherInspect(
         }
       }
       const served = servedRegion(r);
+      servedRegions.push(served);
       const label = labelRegion(served);
       if (label?.role === 'vendor-memory') {
         const res = served.sparseAreas[1];
@@ -208,6 +220,9 @@ export async function gatherInspect(
     const chunk = await client.regionRead(PciRegion.CONFIG, off, Math.min(1024, cfgSize - off));
     config.push(...chunk);
   }
+  const bar0 = regions[PciRegion.BAR0];
+  const identity =
+    bar0?.readable && !bar0.error ? await readIdentity(client, BigInt(bar0.size)) : null;
   const bars: BarReport[] = [];
   for (let bar = 0; bar < 6; bar++) {
     const s = await sizeBar(client, bar);
@@ -235,5 +250,7 @@ export async function gatherInspect(
     bars,
     config,
     acpi,
+    identity,
+    served: servedMemory(servedRegions),
   };
 }

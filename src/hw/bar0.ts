@@ -10,9 +10,13 @@
  * EMULATOR EXTENSION, NOT ON REAL HARDWARE: BAR0 + 0xFFF000 "IRQ trigger" — a write of V raises
  * interrupt vector V (MSI-X vector V if MSI-X is enabled, else MSI vector V, else INTx);
  * BAR0 + 0xFFF004 "INTx deassert" — any write drops the INTx line. Both read 0.
+ * BAR0 + 0xFFF100 "identity" — a read-only block naming the profile, kernel band, policies and
+ * memory size (emu-identity.ts). A real GPU has something else at these offsets; a guest
+ * driver never reads there.
  */
 
 import type { ReadinessState } from './card.js';
+import { EMU_IDENTITY, IDENTITY_SIZE } from './emu-identity.js';
 import type { InterruptLogic } from './interrupts.js';
 import { SparseMemory } from './memory.js';
 import type { MsixTable } from './msix-table.js';
@@ -37,6 +41,8 @@ export interface Bar0Config {
   boot42: number;
   msixTableOffset: number;
   msixPbaOffset: number;
+  /** The emulator identity block's bytes (emu-identity.ts encodeIdentity()). */
+  identity: Uint8Array;
 }
 
 export interface Bar0Host {
@@ -111,6 +117,9 @@ export class Bar0 {
       overlay(this.cfg.msixPbaOffset, msix.pba, offset, target);
     }
     if (overlaps(EMU_IRQ_TRIGGER, 8, offset, n)) overlay(EMU_IRQ_TRIGGER, ZERO8, offset, target);
+    if (overlaps(EMU_IDENTITY, IDENTITY_SIZE, offset, n)) {
+      overlay(EMU_IDENTITY, this.cfg.identity, offset, target);
+    }
   }
 
   /** Caller keeps [offset, offset + data.length) inside the BAR. */

@@ -8,7 +8,7 @@
  */
 import type { Clock } from './clock.js';
 import { buildConfigImage } from './config-image.js';
-import { GraceCard } from './grace-card.js';
+import { type EmulatorIdentityTag, GraceCard } from './grace-card.js';
 import { type MemoryBacking, SparseMemory } from './memory.js';
 import { type CardProfile, DEFAULT_PROFILE, getProfile, type ProfileName } from './profiles.js';
 
@@ -48,6 +48,11 @@ export interface CreateCardOptions {
   cxlInfoValidDelayMs?: number;
   /** CXL parts: the Memory_Active_Timeout code (0..7) instead of the profile's. */
   cxlMemActiveTimeoutField?: number;
+  /**
+   * The band and policy codes the emulator identity block reports (BAR0 + 0xFFF100, not on
+   * real hardware); default 0 = not told.
+   */
+  identity?: EmulatorIdentityTag;
 }
 
 function checkMs(name: string, v: number | undefined): number {
@@ -101,5 +106,6 @@ export function createCard(opts: CreateCardOptions): GraceCard {
     readyDelayMs: checkMs('readyDelayMs', opts.readyDelayMs),
     resetDurationMs: checkMs('resetDurationMs', opts.resetDurationMs),
     cxlInfoValidDelayMs: checkMs('cxlInfoValidDelayMs', opts.cxlInfoValidDelayMs),
+    ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

@@ -44,6 +44,7 @@ import { Bar0 } from './bar0.js';
 import type { BarResource, Card, CardInterrupt, ReadinessHook, ReadinessState } from './card.js';
 import type { Clock } from './clock.js';
 import { LAYOUT, profileBars } from './config-image.js';
+import { encodeIdentity, profileCode } from './emu-identity.js';
 import { CardFaults } from './faults.js';
 import { InterruptLogic } from './interrupts.js';
 import type { MemoryBacking } from './memory.js';
@@ -61,6 +62,14 @@ export interface GraceCardParams {
   resetDurationMs: number;
   /** CXL parts: time after power-on / a reset's end until MEM_INFO_VALID is set (default 0). */
   cxlInfoValidDelayMs?: number;
+  /** What the emulator identity block reports beyond the card's own facts (emu-identity.ts). */
+  identity?: EmulatorIdentityTag;
+}
+
+/** The identity block's opaque codes, told by whoever composes the device (src/cli). */
+export interface EmulatorIdentityTag {
+  bandCode: number;
+  policyCode: number;
 }
 
 /** AER Correctable Internal Error (COR_STATUS bit 14) and Uncorrectable Internal Error (bit 22). */
@@ -128,6 +137,12 @@ export class GraceCard implements Card {
         boot42: p.profile.boot42,
         msixTableOffset: LAYOUT.msixTableOffset,
         msixPbaOffset: LAYOUT.msixPbaOffset,
+        identity: encodeIdentity({
+          profileCode: profileCode(p.profile.name),
+          bandCode: p.identity?.bandCode ?? 0,
+          policyCode: p.identity?.policyCode ?? 0,
+          memSize: BigInt(p.memory.size),
+        }),
       },
       { readiness: () => this.readiness(), irq: this.irq, msix: this.msixTable },
     );

@@ -7,6 +7,7 @@ export type * from './card.js';
 export * from './clock.js';
 export * from './config-image.js';
 export * from './create-card.js';
+export * from './emu-identity.js';
 export * from './faults.js';
 export * from './grace-card.js';
 export * from './memory.js';

@@ -73,3 +73,13 @@ export const READY_POLL_MS = 1000;
 export const READY_TIMEOUT_MS = 30_000;
 /** nvgrace_gpu_wait_device_ready_cxl(): MEM_INFO_VALID must show within one poll quantum. */
 export const CXL_INFO_VALID_TIMEOUT_MS = 1000;
+
+/** The band's code in the emulator identity block (src/hw/emu-identity.ts): 1 + its index. */
+export function bandCode(band: KernelBand): number {
+  return KERNEL_BANDS.indexOf(band) + 1;
+}
+
+/** The band a code names, or null (0 = not told, or a code from a newer server). */
+export function bandFromCode(code: number): KernelBand | null {
+  return KERNEL_BANDS[code - 1] ?? null;
+}

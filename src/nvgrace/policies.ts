@@ -25,3 +25,20 @@ export interface ReviewPolicies {
 }
 
 export const UPSTREAM_POLICIES: Readonly<ReviewPolicies> = { mse: 'ignore', layout: 'bars' };
+
+/**
+ * The policies' code in the emulator identity block (src/hw/emu-identity.ts): bit 0 set = a
+ * told value; bit 1 mse 'honour'; bit 2 layout 'vendor-region'.
+ */
+export function policyCode(p: ReviewPolicies): number {
+  return 1 | (p.mse === 'honour' ? 2 : 0) | (p.layout === 'vendor-region' ? 4 : 0);
+}
+
+/** The policies a code names, or null when not told. */
+export function policiesFromCode(code: number): ReviewPolicies | null {
+  if ((code & 1) === 0) return null;
+  return {
+    mse: code & 2 ? 'honour' : 'ignore',
+    layout: code & 4 ? 'vendor-region' : 'bars',
+  };
+}

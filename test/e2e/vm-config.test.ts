@@ -69,6 +69,39 @@ describe('vm-config reads each served GPU over its socket', () => {
     }
   });
 
+  it('the band a server reports picks x-msg-timeout: none on 6.14 (no gate), 31 s + 5 s on 6.19', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
+    const timeouts: (number | undefined)[] = [];
+    try {
+      for (const kernel of ['6.14', '6.19'] as const) {
+        const socketPath = join(dir, `gpu-${kernel}.sock`);
+        const server = await startServer(
+          { profile: 'gb300', kernel, socketPath },
+          createLogger('silent'),
+          () => {},
+        );
+        try {
+          const r = await runVmConfig([socketPath], {
+            arch: 'x86_64',
+            accel: 'tcg',
+            format: 'json',
+            memory: 2 ** 32,
+            cpus: 2,
+            timeoutMs: 5000,
+          });
+          const { args } = JSON.parse(r.text) as { args: string[] };
+          const dev = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a))[0];
+          timeouts.push(dev['x-msg-timeout']);
+        } finally {
+          await server.stop();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(timeouts, [undefined, 36_000]);
+  });
+
   it('a socket nobody serves exits 2 with E_CONNECT naming it', () => {
     const r = spawnSync(process.execPath, [bin, 'vm-config', '/tmp/nvgrace-nobody.sock'], {
       encoding: 'utf8',

@@ -48,6 +48,7 @@ export function factsFromReport(socketPath: string, r: InspectReport): GpuFacts 
     deviceId: (c[2] ?? 0) | ((c[3] ?? 0) << 8),
     barSizes,
     cxlMemActiveTimeoutMs: cxlTimeoutFromConfig(c),
+    band: r.identity?.kernel ?? null,
   };
 }
 

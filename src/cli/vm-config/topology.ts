@@ -16,6 +16,7 @@
  *   the CPU's physical address bits reach its end.
  */
 
+import type { KernelBand } from '../../nvgrace/kernel-bands.js';
 import { vfioUserMsgTimeoutMs } from '../msg-timeout.js';
 import { pow2up, q35PhysBits } from '../qemu-cmdline.js';
 
@@ -47,6 +48,8 @@ export interface GpuFacts {
   barSizes: number[];
   /** Memory_Active_Timeout (ms) of its CXL Device DVSEC; null: it has none. */
   cxlMemActiveTimeoutMs: number | null;
+  /** The kernel band the server reports (its emulator identity block); null/absent: unknown. */
+  band?: KernelBand | null;
 }
 
 export interface VmOptions {
@@ -112,9 +115,10 @@ export function planTopology(facts: readonly GpuFacts[], opts: VmOptions): Topol
         id: `gi${g * GI_NODES_PER_GPU + k}`,
         node: 1 + g * GI_NODES_PER_GPU + k,
       })),
-      // The socket shows neither the kernel band nor the card's ready delay: the worst of them.
+      // The band comes from the server's identity block when it has one; the socket never
+      // shows the card's ready delay, so the poll's own bound is taken.
       msgTimeoutMs: vfioUserMsgTimeoutMs({
-        band: null,
+        band: f.band ?? null,
         cxlMemActiveTimeoutMs: f.cxlMemActiveTimeoutMs,
         readyAfterResetMs: null,
       }),
