@@ -103,15 +103,17 @@ function traceFilter(v: unknown): TraceFilter | null {
   return out;
 }
 
+/** A method whose only param is `gpu`: checks it, then asks that unit. */
+function gpuOnly(op: (u: GpuUnit, ctx: MethodContext) => unknown): Method {
+  return (ctx, params) => {
+    const p = asObject(params);
+    onlyKeys(p, ['gpu']);
+    return op(unitOf(ctx, p), ctx);
+  };
+}
+
 export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
-  [
-    'get_status',
-    (ctx, params) => {
-      const p = asObject(params);
-      onlyKeys(p, ['gpu']);
-      return { gpus: ctx.units.length, ...unitOf(ctx, p).status() };
-    },
-  ],
+  ['get_status', gpuOnly((u, ctx) => ({ gpus: ctx.units.length, ...u.status() }))],
   [
     'inject_fault',
     (ctx, params) => {
@@ -121,22 +123,8 @@ export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
       return model(() => u.injectFault(f));
     },
   ],
-  [
-    'clear_faults',
-    (ctx, params) => {
-      const p = asObject(params);
-      onlyKeys(p, ['gpu']);
-      return unitOf(ctx, p).clearFaults();
-    },
-  ],
-  [
-    'reset_device',
-    (ctx, params) => {
-      const p = asObject(params);
-      onlyKeys(p, ['gpu']);
-      return unitOf(ctx, p).hostReset();
-    },
-  ],
+  ['clear_faults', gpuOnly((u) => u.clearFaults())],
+  ['reset_device', gpuOnly((u) => u.hostReset())],
   [
     'raise_irq',
     (ctx, params) => {
@@ -148,22 +136,8 @@ export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
       return model(() => u.raiseIrq(index, vector));
     },
   ],
-  [
-    'request_release',
-    (ctx, params) => {
-      const p = asObject(params);
-      onlyKeys(p, ['gpu']);
-      return unitOf(ctx, p).requestRelease();
-    },
-  ],
-  [
-    'disconnect_client',
-    (ctx, params) => {
-      const p = asObject(params);
-      onlyKeys(p, ['gpu']);
-      return unitOf(ctx, p).disconnectClient();
-    },
-  ],
+  ['request_release', gpuOnly((u) => u.requestRelease())],
+  ['disconnect_client', gpuOnly((u) => u.disconnectClient())],
   [
     'trace_start',
     async (ctx, params, caller) => {
