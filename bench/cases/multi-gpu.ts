@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectClient, memfdAllocated, procMemory, ROOT, type Target } from '../lib/targets.js';
+import { connectClient, memfdAllocated, procMemory, ROOT, watchTarget } from '../lib/targets.js';
 import { type CaseContext, heavyReps, type RawRow } from '../lib/types.js';
 
 const MIB = 2 ** 20;
@@ -44,25 +44,12 @@ async function once(gpus: number, serverArgs: string[]): Promise<Sample> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let err = '';
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (s: string) => {
-    if (err.length < 8192) err += s;
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const t: Target = {
-    spec: { name: `${gpus} × gb300`, kind: 'server' },
+  const t = watchTarget(
+    { name: `${gpus} × gb300`, kind: 'server' },
     proc,
-    socketPath: join(dir, `gpu${gpus - 1}.sock`),
+    join(dir, `gpu${gpus - 1}.sock`),
     spawnedAt,
-    stderr: () => err,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  );
   try {
     const c = await connectClient(t);
     await c.deviceInfo();

@@ -114,6 +114,20 @@ export function spawnTarget(spec: TargetSpec): Target {
   const argv = commandFor(spec, path);
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(proc);
+  return watchTarget(spec, proc, path, spawnedAt, () => live.delete(proc));
+}
+
+/**
+ * A Target over a server process already spawned (stderr piped): keeps the first 8 KiB of its
+ * stderr; stop() is SIGTERM, SIGKILL after 3 s, then waits for the exit (and calls onStopped).
+ */
+export function watchTarget(
+  spec: TargetSpec,
+  proc: ChildProcess,
+  path: string,
+  spawnedAt: number,
+  onStopped?: () => void,
+): Target {
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (s: string) => {
@@ -131,7 +145,7 @@ export function spawnTarget(spec: TargetSpec): Target {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
-      live.delete(proc);
+      onStopped?.();
     },
   };
 }
