@@ -5,29 +5,17 @@
  * block, so the identity is unknown (null) and inspect still succeeds.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { readIdentity } from '../../src/cli/inspect-identity.js';
 import type { VfioUserClient } from '../../src/vfio-user/client/client.js';
 import { Errno, RemoteError } from '../../src/vfio-user/protocol/index.js';
 import { type Served, serve } from '../e2e/helpers.js';
-import { BIN } from '../lifecycle/helpers.js';
+import { runCliAsync } from '../lifecycle/helpers.js';
 
 const GIB = 1024 ** 3;
 
-/** Run the CLI asynchronously (the server runs in this process). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
-}
+/** The CLI, run without blocking (the server runs in this process). */
+const cli = (args: string[]) => runCliAsync(args);
 
 describe('inspect reports the served identity', () => {
   let s: Served;

@@ -6,26 +6,15 @@
  * lspci is not installed).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Served, serve } from '../e2e/helpers.js';
-import { BIN } from '../lifecycle/helpers.js';
+import { runCliAsync } from '../lifecycle/helpers.js';
 
-/** Run the CLI asynchronously (the server runs in this process). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
-}
+/** The CLI, run without blocking (the server runs in this process). */
+const cli = (args: string[]) => runCliAsync(args);
 
 const caps = (text: string) => [...text.matchAll(/Capabilities: \[([0-9a-f]+)/g)].map((m) => m[1]);
 const bars = (text: string) =>

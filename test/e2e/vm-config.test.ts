@@ -3,28 +3,40 @@
  * config follows; a socket nobody serves is a clear error, not a stack trace.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { createLogger } from '../../src/cli/log.js';
 import { startServer } from '../../src/cli/serve.js';
 import { runVmConfig } from '../../src/cli/vm-config/index.js';
+import { runCliAsync } from '../lifecycle/helpers.js';
 
-const execFileAsync = promisify(execFile);
 const bin = join(import.meta.dirname, '../../../bin/nvgrace-user');
+
+/** Serve GPUs from this process in a fresh socket dir for the length of `fn`. */
+async function withServed(
+  opts: { profile: 'gh200' | 'gb300'; gpus: number },
+  fn: (server: Awaited<ReturnType<typeof startServer>>, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
+  const server = await startServer(
+    { ...opts, kernel: '6.19', socketDir: dir },
+    createLogger('silent'),
+    () => {},
+  );
+  try {
+    await fn(server, dir);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('vm-config reads each served GPU over its socket', () => {
   it('two gb300 served by one process: both sockets, in order, with 1T root-port windows', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
-    const server = await startServer(
-      { profile: 'gb300', kernel: '6.19', gpus: 2, socketDir: dir },
-      createLogger('silent'),
-      () => {},
-    );
-    try {
+    await withServed({ profile: 'gb300', gpus: 2 }, async (server) => {
       const sockets = server.gpus.gpus.map((g) => g.socketPath!);
       const r = await runVmConfig(sockets, {
         arch: 'x86_64',
@@ -40,33 +52,17 @@ describe('vm-config reads each served GPU over its socket', () => {
       assert.equal(args.filter((a) => a.endsWith('pref64-reserve=1T')).length, 2);
       // The inspect connection has gone: each GPU takes its VMM next.
       for (const g of server.gpus.gpus) await g.endpoint.idle();
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a socket given relative to the working directory is named absolutely in the config', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nvgrace-vmc-'));
-    const server = await startServer(
-      { profile: 'gh200', kernel: '6.19', gpus: 1, socketDir: dir },
-      createLogger('silent'),
-      () => {},
-    );
-    try {
-      // Asynchronously: the server runs in this process and must answer meanwhile.
-      const { stdout } = await execFileAsync(
-        process.execPath,
-        [bin, 'vm-config', '--format', 'json', 'gpu0.sock'],
-        { cwd: dir, encoding: 'utf8', timeout: 30_000 },
-      );
-      const { args } = JSON.parse(stdout) as { args: string[] };
+    await withServed({ profile: 'gh200', gpus: 1 }, async (_server, dir) => {
+      const r = await runCliAsync(['vm-config', '--format', 'json', 'gpu0.sock'], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      const { args } = JSON.parse(r.stdout) as { args: string[] };
       const paths = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a).socket.path);
       assert.deepEqual(paths, [join(dir, 'gpu0.sock')]);
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('the band a server reports picks x-msg-timeout: none on 6.14 (no gate), 31 s + 5 s on 6.19', async () => {

@@ -88,6 +88,29 @@ export function runCli(args: string[], opts: RunOptions = {}): ChildServer {
   return s;
 }
 
+/**
+ * Run the CLI to its end without blocking this process (a server in this process must keep
+ * answering meanwhile), collecting its output.
+ */
+export function runCliAsync(
+  args: string[],
+  opts: { cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((r) => child.on('exit', (code) => r({ code, stdout, stderr })));
+}
+
 /** Start `serve` on `<dir>/gpu.sock` and wait until it listens. */
 export async function startChildServer(
   dir: string,
