@@ -13,6 +13,15 @@ import { startServer } from '../../src/cli/serve.js';
 import { runVmConfig } from '../../src/cli/vm-config/index.js';
 import { runCliAsync } from '../lifecycle/helpers.js';
 
+/** The vm-config options both socket-reading cases use. */
+const X86_TCG_JSON = {
+  arch: 'x86_64',
+  accel: 'tcg',
+  format: 'json',
+  memory: 2 ** 32,
+  cpus: 2,
+  timeoutMs: 5000,
+} as const;
 const bin = join(import.meta.dirname, '../../../bin/nvgrace-user');
 
 /** Serve GPUs from this process in a fresh socket dir for the length of `fn`. */
@@ -38,14 +47,7 @@ describe('vm-config reads each served GPU over its socket', () => {
   it('two gb300 served by one process: both sockets, in order, with 1T root-port windows', async () => {
     await withServed({ profile: 'gb300', gpus: 2 }, async (server) => {
       const sockets = server.gpus.gpus.map((g) => g.socketPath!);
-      const r = await runVmConfig(sockets, {
-        arch: 'x86_64',
-        accel: 'tcg',
-        format: 'json',
-        memory: 2 ** 32,
-        cpus: 2,
-        timeoutMs: 5000,
-      });
+      const r = await runVmConfig(sockets, X86_TCG_JSON);
       const { args } = JSON.parse(r.text) as { args: string[] };
       const paths = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a).socket.path);
       assert.deepEqual(paths, sockets);
@@ -77,14 +79,7 @@ describe('vm-config reads each served GPU over its socket', () => {
           () => {},
         );
         try {
-          const r = await runVmConfig([socketPath], {
-            arch: 'x86_64',
-            accel: 'tcg',
-            format: 'json',
-            memory: 2 ** 32,
-            cpus: 2,
-            timeoutMs: 5000,
-          });
+          const r = await runVmConfig([socketPath], X86_TCG_JSON);
           const { args } = JSON.parse(r.text) as { args: string[] };
           const dev = args.filter((a) => a.startsWith('{')).map((a) => JSON.parse(a))[0];
           timeouts.push(dev['x-msg-timeout']);
