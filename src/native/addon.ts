@@ -19,20 +19,26 @@ export type NativeMapping = { readonly __nativeMapping: unique symbol };
 
 /**
  * Socket events: 0 data (a chunk, or the number of bytes that landed at the start of the
- * socket's readBuffer; fds), 1 writable, 2 peer hung up, 3 error.
+ * socket's readBuffer; fds) — may return the length of a reply it wrote at the start of the
+ * replyBuffer, which the addon sends right after; 1 writable; 2 peer hung up; 3 error;
+ * 4 that reply went out only up to `a` of `fds` bytes (queue the rest now).
  */
 export type SocketCallback = (
-  kind: 0 | 1 | 2 | 3,
+  kind: 0 | 1 | 2 | 3 | 4,
   a?: Buffer | number | Error,
-  fds?: number[],
-) => void;
+  fds?: number[] | number,
+) => number | void;
 
 /** Size of the readBuffer socketOpen takes. */
 export const SOCKET_READ_BUFFER = 256 * 1024;
+/** Size of the replyBuffer socketOpen takes (at least 4 KiB). */
+export const SOCKET_REPLY_BUFFER = 128 * 1024;
 
 export interface NativeAddon {
-  /** readBuffer: SOCKET_READ_BUFFER bytes off the V8 heap (Buffer.allocUnsafeSlow). */
-  socketOpen(fd: number, cb: SocketCallback, readBuffer: Buffer): NativeHandle;
+  /** readBuffer, replyBuffer: SOCKET_READ_BUFFER, SOCKET_REPLY_BUFFER bytes off the V8 heap. */
+  socketOpen(fd: number, cb: SocketCallback, readBuffer: Buffer, replyBuffer: Buffer): NativeHandle;
+  /** Later reads land in this buffer (SOCKET_READ_BUFFER bytes, off the heap). */
+  socketSetReadBuffer(h: NativeHandle, readBuffer: Buffer): void;
   socketWrite(
     h: NativeHandle,
     data: Uint8Array | readonly Uint8Array[],

@@ -81,17 +81,19 @@ bool nvu_handle_init(napi_env env, nvu_handle *h, int fd, napi_value cb, const c
   return true;
 }
 
-void nvu_handle_call(nvu_handle *h, size_t argc, napi_value *argv) {
+napi_value nvu_handle_call(nvu_handle *h, size_t argc, napi_value *argv) {
   napi_env env = h->env;
-  napi_value cb, recv, result;
-  if (!env || napi_get_reference_value(env, h->cb, &cb) != napi_ok || !cb) return;
-  napi_get_global(env, &recv);
+  napi_value cb, recv, result = NULL;
+  if (!env || napi_get_reference_value(env, h->cb, &cb) != napi_ok || !cb) return NULL;
+  napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
   napi_status st = napi_make_callback(env, h->actx, recv, cb, argc, argv, &result);
   if (st == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err); /* → process 'uncaughtException', as for any emitter */
+    return NULL;
   }
+  return st == napi_ok ? result : NULL;
 }
 
 napi_value nvu_handle_wrap(napi_env env, nvu_handle *h) {

@@ -6,14 +6,20 @@
  * Rules: one delivery per recvmsg, never merged — Linux stops a stream read right after the
  * segment that carried fds, so a delivery's fds belong to the message holding its last byte.
  * MSG_CTRUNC closes the fds that did arrive and reports an error. JS callback:
- * cb(0, chunk | length in readBuffer, fds|undefined) data; cb(1) writable; cb(2) peer hung
- * up; cb(3, error).
+ * cb(0, chunk | length in readBuffer, fds|undefined) data → bytes of reply placed at the
+ * start of replyBuffer (a number, 0 or undefined: none); cb(1) writable; cb(2) peer hung up;
+ * cb(3, error); cb(4, sent, total) the reply the data callback returned went out only in part
+ * (JS queues replyBuffer[sent, total) before the callback returns).
  *
- * Speed (see bench/, docs/performance.md): reads land in a per-socket buffer that JS owns
- * and passed in at open (socketOpen(fd, cb, readBuffer)); a read that does not fill it is
- * reported as cb(0, length, fds) and JS copies the bytes out itself — creating a node Buffer
- * here per read (malloc, an external ArrayBuffer, its prototype) cost more than the whole
- * protocol layer per small request. When a read fills that buffer, a bulk
+ * Speed (see bench/, docs/performance.md): one crossing per request. Reads land in a
+ * per-socket buffer that JS owns and passed in at open (socketOpen(fd, cb, readBuffer,
+ * replyBuffer)); a read that does not fill it is reported as cb(0, length, fds) and JS parses
+ * it in place — creating a node Buffer here per read (malloc, an external ArrayBuffer, its
+ * prototype) cost more than the whole protocol layer per small request. JS answers by
+ * writing the reply into replyBuffer and returning its length: it is sent here, right after
+ * the callback, with no second crossing (socketWrite stays for everything else). JS that keeps
+ * a view of readBuffer past the callback gives us a new one first (socketSetReadBuffer).
+ * When a read fills readBuffer, a bulk
  * transfer is under way: FIONREAD sizes one JS buffer for it and what is queued, and the rest
  * is received straight into it, so a large message reaches JS in one chunk (the framing layer
  * then needs no reassembly copy). The send buffer is raised (best effort, capped by
@@ -50,12 +56,16 @@ typedef struct {
   int events;
   char *buf;           /* READ_BUF bytes of the JS readBuffer, kept alive by buf_ref */
   napi_ref buf_ref;
+  char *reply;         /* the JS replyBuffer (reply_len bytes), kept alive by reply_ref */
+  size_t reply_len;
+  napi_ref reply_ref;
   int64_t poll_ns;     /* > 0: after answering, poll this long for the next request */
 } sock_t;
 
 static void sock_free_extra(nvu_handle *h) {
   sock_t *s = (sock_t *)h;
   if (s->buf_ref && h->env) napi_delete_reference(h->env, s->buf_ref);
+  if (s->reply_ref && h->env) napi_delete_reference(h->env, s->reply_ref);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events);
@@ -171,6 +181,31 @@ static ssize_t poll_once(sock_t *s, int *fds, int *nfds, stop_t *st) {
   return n;
 }
 
+/*
+ * The data callback's answer: `r` bytes at the start of replyBuffer, sent now, before the
+ * next read (so replies keep the order of requests). What the kernel does not take is handed
+ * back to JS (cb(4, sent, r)), which queues it behind nothing else.
+ */
+static void send_reply(sock_t *s, napi_value result) {
+  int32_t r = 0;
+  if (!result || napi_get_value_int32(s->h.env, result, &r) != napi_ok || r <= 0) return;
+  if (s->h.closing || s->done) return;
+  if ((size_t)r > s->reply_len) return report_error(s, EINVAL, "reply (longer than replyBuffer)");
+  ssize_t n;
+  do n = send(s->h.fd, s->reply, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return report_error(s, errno, "sendmsg");
+    n = 0;
+  }
+  if (n == r) return;
+  napi_value argv[3];
+  argv[0] = nvu_int(s->h.env, 4);
+  argv[1] = nvu_int(s->h.env, n);
+  argv[2] = nvu_int(s->h.env, r);
+  nvu_handle_call(&s->h, 3, argv);
+}
+
 static void drain(sock_t *s) {
   int fds[MAX_RECV_FDS];
   for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
@@ -210,7 +245,7 @@ static void drain(sock_t *s) {
     } else {
       napi_get_undefined(env, &argv[2]);
     }
-    nvu_handle_call(&s->h, 3, argv);
+    send_reply(s, nvu_handle_call(&s->h, 3, argv));
     napi_close_handle_scope(env, scope);
     if (st2.err != 0) return report_stop(s, &st2); /* after the data that came before it */
     if (n < READ_BUF && nfds == 0 && s->poll_ns == 0) {
@@ -238,21 +273,33 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-/* socketOpen(fd, cb, readBuffer) → handle. Takes ownership of fd; reading starts at once.
- * readBuffer: a Buffer of at least READ_BUF (256 KiB) bytes, off the V8 heap
- * (Buffer.allocUnsafeSlow), that small reads land in; held until the handle is freed. */
+/* A Buffer argument of at least `min` bytes (data and length out), or false (thrown). */
+static bool get_buffer(napi_env env, napi_value v, size_t min, void **data, size_t *len,
+                       const char *what) {
+  bool isbuf = false;
+  napi_is_buffer(env, v, &isbuf);
+  if (!isbuf || napi_get_buffer_info(env, v, data, len) != napi_ok || *len < min) {
+    nvu_throw_type(env, what);
+    return false;
+  }
+  return true;
+}
+
+/* socketOpen(fd, cb, readBuffer, replyBuffer) → handle. Takes ownership of fd; reading starts
+ * at once. readBuffer: a Buffer of at least READ_BUF (256 KiB) bytes, off the V8 heap
+ * (Buffer.allocUnsafeSlow), that small reads land in; replyBuffer: a Buffer (off the heap, at
+ * least 4 KiB) the data callback writes replies into; both held until the handle is freed. */
 static napi_value socket_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(4);
   int32_t fd;
   if (!nvu_get_int(env, argv[0], &fd, "fd")) return NULL;
-  void *rbuf = NULL;
-  size_t rlen = 0;
-  bool isbuf = false;
-  if (argc >= 3) napi_is_buffer(env, argv[2], &isbuf);
-  if (!isbuf || napi_get_buffer_info(env, argv[2], &rbuf, &rlen) != napi_ok || rlen < READ_BUF)
-    return nvu_throw_type(env, "readBuffer must be a Buffer of at least 256 KiB");
+  void *rbuf = NULL, *pbuf = NULL;
+  size_t rlen = 0, plen = 0;
+  if (!get_buffer(env, argv[2], READ_BUF, &rbuf, &rlen,
+                  "readBuffer must be a Buffer of at least 256 KiB") ||
+      !get_buffer(env, argv[3], 4096, &pbuf, &plen,
+                  "replyBuffer must be a Buffer of at least 4 KiB"))
+    return NULL;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return nvu_throw_errno(env, errno, "fcntl");
   sock_t *s = calloc(1, sizeof *s);
@@ -265,6 +312,9 @@ static napi_value socket_open(napi_env env, napi_callback_info info) {
   s->h.owns_fd = true;
   s->buf = rbuf;
   napi_create_reference(env, argv[2], 1, &s->buf_ref);
+  s->reply = pbuf;
+  s->reply_len = plen;
+  napi_create_reference(env, argv[3], 1, &s->reply_ref);
   int sndbuf = SEND_BUF;
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf); /* best effort */
   s->reading = true;
@@ -389,6 +439,25 @@ static napi_value socket_set_poll(napi_env env, napi_callback_info info) {
   return nvu_undefined(env);
 }
 
+/* socketSetReadBuffer(handle, readBuffer): later reads land in this Buffer (≥ 256 KiB, off
+ * the heap); JS calls it when it keeps a view of the current one past a data callback. */
+static napi_value socket_set_read_buffer(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  sock_t *s = (sock_t *)nvu_handle_from(env, argv[0]);
+  if (!s) return NULL;
+  void *rbuf = NULL;
+  size_t rlen = 0;
+  if (!get_buffer(env, argv[1], READ_BUF, &rbuf, &rlen,
+                  "readBuffer must be a Buffer of at least 256 KiB"))
+    return NULL;
+  napi_ref ref;
+  NAPI_CALL(env, napi_create_reference(env, argv[1], 1, &ref));
+  if (s->buf_ref) napi_delete_reference(env, s->buf_ref);
+  s->buf_ref = ref;
+  s->buf = rbuf;
+  return nvu_undefined(env);
+}
+
 /* socketPeerGone(handle) → true when the peer has hung up or the socket failed (POLLRDHUP,
  * POLLHUP, POLLERR pending), even if unread data is still queued in front of the EOF. Asks
  * the kernel directly, so it knows before the event loop has delivered the EOF. */
@@ -428,6 +497,7 @@ napi_value nvu_init_socket(napi_env env, napi_value exports) {
   nvu_export(env, exports, "socketSetWantWrite", socket_set_want_write);
   nvu_export(env, exports, "socketPeerGone", socket_peer_gone);
   nvu_export(env, exports, "socketSetPoll", socket_set_poll);
+  nvu_export(env, exports, "socketSetReadBuffer", socket_set_read_buffer);
   nvu_export(env, exports, "handleClose", handle_close);
   return exports;
 }

@@ -8,6 +8,8 @@ import { encodeVersion } from '../../src/vfio-user/protocol/index.js';
 import { connectUnix } from '../../src/vfio-user/transport/index.js';
 
 const conn = await connectUnix(process.argv[2]!);
-conn.onData(() => process.stdout.write('attached\n'));
+conn.onData(() => {
+  process.stdout.write('attached\n');
+});
 conn.send(encodeVersion(1, 0, 0, QEMU_CAPABILITIES));
 setInterval(() => {}, 1 << 30);

@@ -228,10 +228,10 @@ test('sending to a peer that is gone closes with an E_SOCKET error instead of th
   }
 });
 
-test('a transient handler gets large reads as views it must copy, small reads and plain handlers get chunks of their own', async () => {
+test('a transient handler gets every read as a view of the read buffer, reused by the next read', async () => {
   const p = await connectedPair();
   try {
-    const got: { chunk: Buffer; copy: Buffer; transient: boolean }[] = [];
+    const got: { chunk: Uint8Array; copy: Buffer; transient: boolean }[] = [];
     p.server.onData(
       (chunk, _fds, transient) => {
         got.push({ chunk, copy: Buffer.from(chunk), transient });
@@ -240,21 +240,100 @@ test('a transient handler gets large reads as views it must copy, small reads an
     );
     p.client.send(Buffer.alloc(100, 1));
     await until(() => got.length === 1, 'small read');
-    p.client.send(Buffer.alloc(64 * 1024, 2));
-    await until(() => got.reduce((n, g) => n + g.copy.length, 0) === 100 + 64 * 1024, 'large read');
-    assert.equal(got[0]!.transient, false, 'a small read is a chunk of its own');
-    const large = got.slice(1);
-    assert.ok(
-      large.some((g) => g.transient),
-      'a large read is a view of the read buffer',
-    );
-    for (const g of large) assert.ok(g.copy.every((v) => v === 2));
-    // A later small read does not touch the first chunk.
+    assert.equal(got[0]!.transient, true, 'a small read is a view too');
+    assert.ok(!Buffer.isBuffer(got[0]!.chunk), 'a plain Uint8Array, not a Buffer');
     p.client.send(Buffer.alloc(100, 3));
-    await until(() => got.at(-1)!.copy[0] === 3, 'second small read');
+    await until(() => got.length === 2, 'second small read');
+    assert.ok(got[1]!.copy.every((v) => v === 3));
     assert.ok(
-      got[0]!.chunk.every((v) => v === 1),
-      'the small chunk kept its bytes',
+      got[0]!.chunk.every((v) => v === 3),
+      'the first view now shows the second read: the memory was reused',
+    );
+  } finally {
+    p.close();
+  }
+});
+
+test('retainChunk keeps a transient chunk: later reads land elsewhere', async () => {
+  const p = await connectedPair();
+  try {
+    const got: Uint8Array[] = [];
+    p.server.onData(
+      (chunk) => {
+        got.push(chunk);
+        if (got.length === 1) p.server.retainChunk?.();
+      },
+      { transient: true },
+    );
+    p.client.send(Buffer.alloc(100, 1));
+    await until(() => got.length === 1, 'first read');
+    p.client.send(Buffer.alloc(100, 2));
+    await until(() => got.length === 2, 'second read');
+    assert.ok(
+      got[0]!.every((v) => v === 1),
+      'the retained chunk kept its bytes',
+    );
+    assert.ok(got[1]!.every((v) => v === 2));
+  } finally {
+    p.close();
+  }
+});
+
+test('a replyInPlace handler answers by returning the length of what it wrote into replyArea', async () => {
+  const p = await connectedPair();
+  try {
+    const area = p.server.replyArea!;
+    p.server.onData(
+      (chunk) => {
+        for (let i = 0; i < chunk.length; i++) area[i] = chunk[i]! + 1;
+        return chunk.length;
+      },
+      { transient: true, replyInPlace: true },
+    );
+    const atClient = collect(p.client);
+    p.client.send(Buffer.from([1, 2, 3]));
+    await until(() => atClient.bytes().length === 3, 'in-place reply');
+    assert.deepEqual([...atClient.bytes()], [2, 3, 4]);
+  } finally {
+    p.close();
+  }
+});
+
+test('an in-place reply goes out after what the handler sent itself, and behind queued output', async () => {
+  const p = await connectedPair();
+  const BIG = 8 * 2 ** 20;
+  try {
+    const area = p.server.replyArea!;
+    p.server.onData(
+      (chunk) => {
+        // 9: more than the socket takes at once, so the rest stays queued in the connection.
+        p.server.send(chunk[0] === 9 ? Buffer.alloc(BIG, 7) : Buffer.from([0xaa]));
+        area[0] = 0xbb;
+        return 1;
+      },
+      { transient: true, replyInPlace: true },
+    );
+    const atClient = collect(p.client);
+    p.client.send(Buffer.from([1]));
+    await until(() => atClient.bytes().length === 2, 'first pair');
+    assert.deepEqual([...atClient.bytes()], [0xaa, 0xbb]);
+    p.client.send(Buffer.from([9]));
+    await until(() => atClient.bytes().length === 2 + BIG + 1, 'the large send, then the reply');
+    const all = atClient.bytes();
+    assert.equal(all[2 + BIG], 0xbb, 'the in-place reply came last');
+    assert.ok(all.subarray(2, 2 + BIG).every((v) => v === 7));
+  } finally {
+    p.close();
+  }
+});
+
+test('a replyInPlace handler must be the only data handler', async () => {
+  const p = await connectedPair();
+  try {
+    p.server.onData(() => {});
+    assert.throws(
+      () => p.server.onData(() => 0, { transient: true, replyInPlace: true }),
+      /the only one/,
     );
   } finally {
     p.close();
@@ -264,21 +343,22 @@ test('a transient handler gets large reads as views it must copy, small reads an
 test('a connection with a plain handler never hands out views of its read buffer', async () => {
   const p = await connectedPair();
   try {
-    const got: { chunk: Buffer; transient: boolean }[] = [];
-    p.server.onData((chunk, _fds, transient) => got.push({ chunk, transient }));
+    const got: Buffer[] = [];
+    p.server.onData((chunk) => {
+      got.push(chunk);
+    });
     p.client.send(Buffer.alloc(64 * 1024, 4));
-    await until(() => got.reduce((n, g) => n + g.chunk.length, 0) === 64 * 1024, 'large read');
+    await until(() => got.reduce((n, g) => n + g.length, 0) === 64 * 1024, 'large read');
     p.client.send(Buffer.alloc(64 * 1024, 5));
-    await until(() => got.reduce((n, g) => n + g.chunk.length, 0) === 128 * 1024, 'second');
-    assert.ok(got.every((g) => !g.transient));
+    await until(() => got.reduce((n, g) => n + g.length, 0) === 128 * 1024, 'second');
     let seen = 0;
     for (const g of got) {
       const want = seen < 64 * 1024 ? 4 : 5;
       assert.ok(
-        g.chunk.every((v) => v === want),
+        g.every((v) => v === want),
         'each chunk kept its own bytes',
       );
-      seen += g.chunk.length;
+      seen += g.length;
     }
   } finally {
     p.close();

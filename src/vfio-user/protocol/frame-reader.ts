@@ -30,6 +30,9 @@ import { MAX_MSG_SIZE } from './limits.js';
 
 /** Frames at least this large that complete in the store are handed out as a view of it. */
 const GIVE_STORE_FROM = 64 * 1024;
+/** The fds of a frame that carries none (frozen: nobody may add to it). */
+const NO_FDS: number[] = Object.freeze([]) as unknown as number[];
+const NO_EVENTS: ReadEvent[] = [];
 
 export interface FrameEvent extends Frame {
   kind: 'frame';
@@ -70,6 +73,9 @@ export class FrameReader {
   private storeGiven = false;
   /** The store last handed out under a large payload (see recycle). */
   private given: Uint8Array | null = null;
+  /** Where cutFrames puts events during one pushInto, and how many so far. */
+  private out: ReadEvent[] = NO_EVENTS;
+  private count = 0;
 
   constructor(options: FrameReaderOptions = {}) {
     const max = options.maxMessageSize ?? MAX_MSG_SIZE;
@@ -118,25 +124,47 @@ export class FrameReader {
    * the incomplete rest.
    */
   push(chunk: Uint8Array, fds: readonly number[] = [], transient = false): ReadEvent[] {
-    if (this.failure) return this.afterFailure(chunk, fds);
-    this.attributeFds(chunk.length, fds);
-    if (chunk.length === 0) return [];
-    const buf = this.take(chunk, transient);
-    const fromStore = buf !== chunk;
     const events: ReadEvent[] = [];
-    const off = this.cutFrames(buf, fromStore, events);
-    if (off < 0) return events; // fatal: fail() has reported it and dropped the store
-    this.base += off;
-    this.keepRest(buf, off, fromStore);
+    events.length = this.pushInto(events, chunk, fds, transient);
     return events;
   }
 
+  /**
+   * push() into the caller's array, reused from chunk to chunk (no array per chunk on the
+   * per-request path): the events are out[0, n) for the n returned; entries past n are stale.
+   */
+  pushInto(
+    out: ReadEvent[],
+    chunk: Uint8Array,
+    fds: readonly number[] = NO_FDS,
+    transient = false,
+  ): number {
+    if (this.failure) return this.afterFailure(out, chunk, fds);
+    this.attributeFds(chunk.length, fds);
+    if (chunk.length === 0) return 0;
+    const buf = this.take(chunk, transient);
+    const fromStore = buf !== chunk;
+    this.out = out;
+    this.count = 0;
+    const off = this.cutFrames(buf, fromStore);
+    this.out = NO_EVENTS;
+    if (off < 0) return this.count; // fatal: fail() has reported it and dropped the store
+    this.base += off;
+    this.keepRest(buf, off, fromStore);
+    return this.count;
+  }
+
+  /** Append an event to the current output. */
+  private emit(ev: ReadEvent): void {
+    this.out[this.count++] = ev;
+  }
+
   /** After a fatal error: nothing more is parsed; fds that arrive are handed back to close. */
-  private afterFailure(chunk: Uint8Array, fds: readonly number[]): ReadEvent[] {
+  private afterFailure(out: ReadEvent[], chunk: Uint8Array, fds: readonly number[]): number {
     const error = new ProtocolError('E_READER_FAILED', 'reader already failed', Errno.EPROTO, true);
-    return fds.length > 0 || chunk.length > 0
-      ? [{ kind: 'error', error, header: null, fds: [...fds] }]
-      : [];
+    if (fds.length === 0 && chunk.length === 0) return 0;
+    out[0] = { kind: 'error', error, header: null, fds: [...fds] };
+    return 1;
   }
 
   /** The chunk's fds belong with its last byte (an empty chunk's: with the next byte). */
@@ -162,26 +190,26 @@ export class FrameReader {
    * Cut every complete frame out of `buf` into `events`; returns the offset of the first byte
    * not consumed, or -1 after a fatal error. Sets storeGiven when a frame took the store.
    */
-  private cutFrames(buf: Uint8Array, fromStore: boolean, events: ReadEvent[]): number {
+  private cutFrames(buf: Uint8Array, fromStore: boolean): number {
     this.storeGiven = false;
     let off = 0;
     while (buf.length - off >= HEADER_SIZE) {
       const header = decodeHeader(buf, off);
       if (header.size < HEADER_SIZE) {
         const why = `message size ${header.size} is below the 16-byte header`;
-        this.fail(events, header, why, 'E_FRAME_SIZE_TOO_SMALL');
+        this.fail(header, why, 'E_FRAME_SIZE_TOO_SMALL');
         return -1;
       }
       if (header.size > this.maxMessageSize) {
         const why = `message size ${header.size} exceeds the limit of ${this.maxMessageSize}`;
-        this.fail(events, header, why, 'E_FRAME_TOO_LARGE');
+        this.fail(header, why, 'E_FRAME_TOO_LARGE');
         return -1;
       }
       if (buf.length - off < header.size) {
         this.reserve(header.size);
         break;
       }
-      events.push(this.frameAt(buf, off, header, fromStore));
+      this.emit(this.frameAt(buf, off, header, fromStore));
       off += header.size;
     }
     return off;
@@ -241,6 +269,8 @@ export class FrameReader {
   }
 
   private takeFds(endExclusive: number): number[] {
+    // Most frames carry none: one shared, frozen empty list instead of an array per frame.
+    if (this.pendingFds.length === 0 || this.pendingFds[0]!.pos >= endExclusive) return NO_FDS;
     const out: number[] = [];
     while (this.pendingFds.length > 0 && this.pendingFds[0]!.pos < endExclusive) {
       out.push(...this.pendingFds.shift()!.fds);
@@ -249,7 +279,6 @@ export class FrameReader {
   }
 
   private fail(
-    events: ReadEvent[],
     header: Header,
     message: string,
     code: 'E_FRAME_SIZE_TOO_SMALL' | 'E_FRAME_TOO_LARGE',
@@ -259,6 +288,6 @@ export class FrameReader {
     this.pendingFds = [];
     this.store = new Uint8Array(0);
     this.len = 0;
-    events.push({ kind: 'error', error: this.failure, header, fds });
+    this.emit({ kind: 'error', error: this.failure, header, fds });
   }
 }

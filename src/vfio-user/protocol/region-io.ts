@@ -23,6 +23,8 @@ export interface RegionAccess {
   data: Uint8Array;
 }
 
+const NO_DATA = new Uint8Array(0);
+
 export function decodeRegionAccess(payload: Uint8Array, what = 'REGION access'): RegionAccess {
   if (payload.length < Sizes.REGION_ACCESS) {
     badPayload(`${what} payload is ${payload.length} bytes, below the minimum of 16`);
@@ -34,7 +36,8 @@ export function decodeRegionAccess(payload: Uint8Array, what = 'REGION access'):
       offset === Number.POSITIVE_INFINITY ? viewOf(payload).getBigUint64(0, true) : undefined,
     region: getU32(payload, 8),
     count: getU32(payload, 12),
-    data: payload.subarray(Sizes.REGION_ACCESS),
+    // A read carries no data: a shared empty view instead of a new one per request.
+    data: payload.length === Sizes.REGION_ACCESS ? NO_DATA : payload.subarray(Sizes.REGION_ACCESS),
   };
 }
 

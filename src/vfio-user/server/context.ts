@@ -39,6 +39,16 @@ export interface HandlerContext {
    * handler writes every byte it returns (read-path.ts, invariants 1 and 3).
    */
   allocReply(size: number): Uint8Array;
+  /**
+   * Memory for a REGION_READ reply with `count` data bytes: the whole message and its data
+   * part (a view of `bytes` from ACCESS_HEAD), under the same rule as allocReply.
+   */
+  allocReadReply(count: number): ReadReplyMemory;
+}
+
+export interface ReadReplyMemory {
+  readonly bytes: Uint8Array;
+  readonly data: Uint8Array;
 }
 
 export class FdBag {

@@ -23,9 +23,18 @@
  *   flushed first (bounded by a short grace period), then the connection is dropped;
  * - each client has its own reply memory, and each reply is sent before the next message is
  *   handled: the zero-copy read path relies on both (read-path.ts states its invariants);
- * - chunks are taken as transient (views of the socket's read buffer; the reader copies what
- *   it keeps), and after a synchronous REGION_WRITE with nothing else queued the reader gets
- *   its store back (FrameReader.recycle): a stream of 1 MiB writes allocates nothing;
+ * - chunks are taken as transient (views of the socket's read buffer) and parsed in place:
+ *   frames handled before the data callback returns need no copy; when a frame outlives it
+ *   (queued behind a waiting handler, or that handler's own) the connection is told to keep
+ *   the chunk (Connection.retainChunk; without it the reader copies). After a synchronous
+ *   REGION_WRITE with nothing else queued the reader gets its store back
+ *   (FrameReader.recycle): a stream of 1 MiB writes allocates nothing;
+ * - replies in place: during a data callback, replies of the frames it handles are built in
+ *   (or copied into) the connection's replyArea and returned, so the transport sends them as
+ *   the callback returns — one crossing per request. Any other reply (fds, a tail of device
+ *   memory, a handler that waits) first sends what the area holds, so order holds; the area
+ *   is used only while nothing is queued on the connection and no handler waits (a waiting
+ *   handler may hold its slot of the area until it answers);
  * - when a client goes (cleanly or mid-message) its DMA maps and IRQ fds are dropped
  *   (session.close → device.close, which resets the function as the kernel does at
  *   release); device memory is kept; the next client may attach.
@@ -43,7 +52,9 @@ import {
   type ReadEvent,
 } from '../protocol/index.js';
 import type { ServerLimits } from '../protocol/limits.js';
+import { ACCESS_HEAD } from '../protocol/region-io.js';
 import type { Connection, Listener } from '../transport/types.js';
+import type { ReadReplyMemory } from './context.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
 import { ReplyMemory, sendReply } from './read-path.js';
 import { ServerSession, type SessionStats } from './session.js';
@@ -112,7 +123,20 @@ interface Attached {
   partialSince: number;
   attachedAt: number;
   deadlineTimer: NodeJS.Timeout;
+  /** The connection's replyArea (null: the transport has none). */
+  area: Uint8Array | null;
+  /** Bytes of replies in `area` during a data callback; -1 outside one (no in-place replies). */
+  areaUsed: number;
+  /** The slot of `area` last handed to a handler (a reply built in place is this object). */
+  areaSlot: Uint8Array | null;
+  /** Read-reply slots at the start of the area by data size (built once: no view per read). */
+  readSlots: Map<number, ReadReplyMemory>;
 }
+
+/** Replies up to this size go through the reply area; larger ones are sent as they are. */
+const AREA_REPLY_MAX = 4096;
+/** Read sizes whose area slots are kept (a guest uses a handful: 1, 2, 4, 8 bytes). */
+const READ_SLOT_SIZES = 16;
 
 interface Waiting {
   conn: Connection;
@@ -313,7 +337,8 @@ export class ServerEndpoint {
       limits: this.options.limits ?? {},
       log: this.log,
       stats: this.stats,
-      allocReply: (size) => replies.alloc(size),
+      allocReply: (size) => this.allocReply(a, replies, size),
+      allocReadReply: (count) => this.allocReadReply(a, replies, count),
     });
     const reader = new FrameReader({ maxMessageSize: session.limits.maxMsgSize });
     const a: Attached = {
@@ -329,6 +354,10 @@ export class ServerEndpoint {
       partialSince: 0,
       attachedAt: Date.now(),
       deadlineTimer: setInterval(() => this.checkDeadline(a), Math.min(1000, this.handshakeMs)),
+      area: conn.replyArea ?? null,
+      areaUsed: -1,
+      areaSlot: null,
+      readSlots: new Map(),
     };
     a.deadlineTimer.unref();
     this.current = a;
@@ -347,18 +376,27 @@ export class ServerEndpoint {
       );
     }
     this.log('info', 'client attached');
-    // Transient chunks (views of the socket's read buffer): the reader copies what it keeps.
+    // Transient chunks (views of the socket's read buffer), parsed in place when the
+    // connection can keep one that a frame outlives; else the reader copies what it keeps.
+    const canRetain = conn.retainChunk !== undefined;
+    // The reader's output for one chunk, reused (read only up to the count it returns).
+    const events: ReadEvent[] = [];
     conn.onData(
       (chunk, fds, transient) => {
-        for (const ev of reader.push(chunk, fds, transient)) {
-          if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
-          a.queue.push(ev);
-        }
+        const inPlace = !transient || canRetain;
+        const n = reader.pushInto(events, chunk, fds, !inPlace);
         if (reader.bufferedBytes === 0) a.partialSince = 0;
         else if (a.partialSince === 0) a.partialSince = Date.now();
-        this.pump(a);
+        if (a.area && !a.busy && conn.pendingBytes === 0) a.areaUsed = 0;
+        this.take(a, events, n);
+        const placed = a.areaUsed;
+        a.areaUsed = -1;
+        a.areaSlot = null;
+        // A frame of this chunk still waits (queued, or its handler does): keep the chunk.
+        if (transient && canRetain && (a.busy || a.head < a.queue.length)) conn.retainChunk?.();
+        return placed > 0 && !conn.closed ? placed : 0;
       },
-      { transient: true },
+      { transient: true, replyInPlace: true },
     );
     conn.onDrain(() => {
       if (!a.closing) this.pump(a);
@@ -415,39 +453,139 @@ export class ServerEndpoint {
           a.head = 0;
           a.queuedBytes = 0;
         }
-        const result = a.session.handle(ev);
-        if (result instanceof Promise) {
-          a.busy = true;
-          const startMs = Date.now();
-          result.then((reply) => {
-            a.busy = false;
-            if (this.tracer !== null) this.tracer.record(ev, reply, startMs);
-            this.deliver(a, reply);
-            this.pump(a);
-          });
-          break;
-        }
-        if (this.tracer !== null) this.tracer.record(ev, result);
-        this.deliver(a, result);
-        // A REGION_WRITE's data is consumed once its handler returns (the device copies it):
-        // with nothing else queued, no frame refers to the reader's store any more.
-        if (
-          a.queue.length === 0 &&
-          ev.kind === 'frame' &&
-          ev.header.command === Command.REGION_WRITE
-        )
-          a.reader.recycle(ev.payload);
+        if (!this.processOne(a, ev, a.head === a.queue.length)) break;
       }
     }
+    this.readOn(a);
+  }
+
+  /** Read on only while neither output nor waiting input is past its bound. */
+  private readOn(a: Attached): void {
     if (a.closing || a.conn.closed) return;
-    // Read on only while neither output nor waiting input is past its bound.
     this.setPaused(a, this.outputFull(a) || a.queuedBytes > this.maxQueuedInput);
+  }
+
+  /**
+   * The events of one chunk: handled as they come while nothing waits before them (no queue
+   * traffic on the common path), queued from the first one that must wait.
+   */
+  private take(a: Attached, events: readonly ReadEvent[], count: number): void {
+    let i = 0;
+    if (!a.busy && a.head === a.queue.length) {
+      for (; i < count; i++) {
+        if (a.busy || a.closing || a.conn.closed || this.outputFull(a)) break;
+        this.processOne(a, events[i]!, i === count - 1);
+      }
+    }
+    for (; i < count; i++) {
+      const ev = events[i]!;
+      if (ev.kind === 'frame') a.queuedBytes += ev.payload.length;
+      a.queue.push(ev);
+    }
+    this.pump(a);
+  }
+
+  /**
+   * Handle one event and deliver its reply; false when its handler waits (the session is
+   * busy). `last`: no other frame is waiting to be handled.
+   */
+  private processOne(a: Attached, ev: ReadEvent, last: boolean): boolean {
+    const result = a.session.handle(ev);
+    if (result instanceof Promise) {
+      // Replies so far go first; the waiting handler may hold its slot of the area.
+      this.flushArea(a);
+      a.areaUsed = -1;
+      a.busy = true;
+      const startMs = Date.now();
+      result.then((reply) => {
+        a.busy = false;
+        if (this.tracer !== null) this.tracer.record(ev, reply, startMs);
+        this.deliver(a, reply);
+        this.pump(a);
+      });
+      return false;
+    }
+    if (this.tracer !== null) this.tracer.record(ev, result);
+    this.deliver(a, result);
+    // A REGION_WRITE's data is consumed once its handler returns (the device copies it):
+    // with nothing else waiting, no frame refers to the reader's store any more.
+    if (last && ev.kind === 'frame' && ev.header.command === Command.REGION_WRITE)
+      a.reader.recycle(ev.payload);
+    return true;
+  }
+
+  /**
+   * Reply memory for a handler: during a data callback, the next slot of the reply area
+   * (nothing is copied when the reply is delivered); otherwise the connection's ReplyMemory.
+   */
+  private allocReply(a: Attached, replies: ReplyMemory, size: number): Uint8Array {
+    if (a.areaUsed >= 0 && size <= AREA_REPLY_MAX && a.area && a.areaUsed + size <= a.area.length) {
+      a.areaSlot = a.area.subarray(a.areaUsed, a.areaUsed + size);
+      return a.areaSlot;
+    }
+    return replies.alloc(size);
+  }
+
+  /** A read reply: at the start of the area, slots made once per size are reused. */
+  private allocReadReply(a: Attached, replies: ReplyMemory, count: number): ReadReplyMemory {
+    const size = ACCESS_HEAD + count;
+    if (a.areaUsed === 0 && a.area && size <= AREA_REPLY_MAX) {
+      let slot = a.readSlots.get(count);
+      if (!slot) {
+        if (a.readSlots.size >= READ_SLOT_SIZES) a.readSlots.clear();
+        const bytes = a.area.subarray(0, size);
+        slot = { bytes, data: bytes.subarray(ACCESS_HEAD) };
+        a.readSlots.set(count, slot);
+      }
+      a.areaSlot = slot.bytes;
+      return slot;
+    }
+    const bytes = this.allocReply(a, replies, size);
+    return { bytes, data: bytes.subarray(ACCESS_HEAD) };
   }
 
   private deliver(a: Attached, reply: Reply | null): void {
     if (a.conn.closed) return;
-    if (reply) sendReply(a.conn, reply);
+    if (reply) {
+      const bytes = reply.bytes;
+      const area = a.area;
+      if (a.areaUsed >= 0 && area && reply.tail === undefined && reply.fds.length === 0) {
+        if (bytes === a.areaSlot) {
+          a.areaUsed += bytes.length;
+          a.areaSlot = null;
+          this.afterDeliver(a);
+          return;
+        }
+        if (bytes.length <= AREA_REPLY_MAX && a.areaUsed + bytes.length <= area.length) {
+          area.set(bytes, a.areaUsed);
+          a.areaUsed += bytes.length;
+          this.afterDeliver(a);
+          return;
+        }
+      }
+      this.flushArea(a);
+      // Outside a callback a reply may still live in the area (a handler that waited):
+      // copy what the socket does not take, as the area is reused.
+      if (a.area && bytes.buffer === a.area.buffer) {
+        a.conn.send(bytes, reply.fds, { copyUnsent: true });
+      } else {
+        sendReply(a.conn, reply);
+      }
+    }
+    this.afterDeliver(a);
+  }
+
+  /** Send the replies gathered in the area now (before a reply that cannot go there). */
+  private flushArea(a: Attached): void {
+    if (a.areaUsed > 0 && a.area) {
+      a.conn.send(a.area.subarray(0, a.areaUsed), undefined, { copyUnsent: true });
+      a.areaUsed = 0;
+    }
+  }
+
+  private afterDeliver(a: Attached): void {
     if (a.session.wantsClose && !a.closing) {
+      this.flushArea(a);
       a.closing = true;
       // Messages behind the one that ends the session are dropped: close the fds they carry.
       this.dropQueue(a);

@@ -26,7 +26,6 @@
 
 import { allocBytes } from '../protocol/le.js';
 import {
-  ACCESS_HEAD,
   finishRegionReadReply,
   type RegionAccess,
   regionReadReplyHead,
@@ -55,10 +54,9 @@ export const handleRegionRead: Handler<RegionAccess> = (ctx, frame, _fds, req) =
       return { bytes: regionReadReplyHead(msgId, region, offset, count), fds: [], tail: view };
     }
   }
-  const buf = ctx.allocReply(ACCESS_HEAD + count);
-  const target = buf.subarray(ACCESS_HEAD);
-  return andThen(ctx.device.readInto(region, offset, target), (n) =>
-    reply(finishRegionReadReply(buf, msgId, region, offset, Math.min(n, count))),
+  const { bytes, data } = ctx.allocReadReply(count);
+  return andThen(ctx.device.readInto(region, offset, data), (n) =>
+    reply(finishRegionReadReply(bytes, msgId, region, offset, Math.min(n, count))),
   );
 };
 

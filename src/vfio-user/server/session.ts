@@ -30,8 +30,9 @@ import type { ReadEvent } from '../protocol/frame-reader.js';
 import { encodeErrorReply, type Frame, type Header, wantsNoReply } from '../protocol/header.js';
 import { allocBytes } from '../protocol/le.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
+import { ACCESS_HEAD } from '../protocol/region-io.js';
 import { checkRequest, type ValidationLimits } from '../protocol/validate.js';
-import { FdBag, type HandlerContext, type PeerCaps } from './context.js';
+import { FdBag, type HandlerContext, type PeerCaps, type ReadReplyMemory } from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
 import { unmapAll } from './handle-dma.js';
@@ -52,6 +53,8 @@ export interface SessionOptions {
    * passes its per-client ReplyMemory (read-path.ts states when reuse is safe).
    */
   allocReply?: (size: number) => Uint8Array;
+  /** Where REGION_READ reply memory comes from (default: allocReply, and a view of it). */
+  allocReadReply?: (count: number) => ReadReplyMemory;
   /** Counters the session adds to (messages processed, error replies); shared across sessions by the endpoint. */
   stats?: SessionStats;
 }
@@ -84,6 +87,7 @@ export class ServerSession {
     this.stats = options.stats ?? { messages: 0, errors: 0 };
     this.validation = { maxDataXfer: this.limits.maxDataXfer, maxMsgFds: this.limits.maxMsgFds };
     const log: SessionLogger = options.log ?? (() => {});
+    const allocReply = options.allocReply ?? ((size: number) => allocBytes(size));
     const dma = new DmaTable(this.limits.maxDmaMaps);
     this.ctx = {
       device,
@@ -99,7 +103,13 @@ export class ServerSession {
       requestClose: (reason) => {
         this.closeReason ??= reason;
       },
-      allocReply: options.allocReply ?? ((size) => allocBytes(size)),
+      allocReply,
+      allocReadReply:
+        options.allocReadReply ??
+        ((count) => {
+          const bytes = allocReply(ACCESS_HEAD + count);
+          return { bytes, data: bytes.subarray(ACCESS_HEAD) };
+        }),
     };
     device.setDmaSpace(dma);
   }

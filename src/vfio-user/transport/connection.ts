@@ -1,7 +1,10 @@
 /**
  * Connection over a native AF_UNIX stream socket: chunks and their fds in, bytes and fds out.
  *
- * Rules: a send the kernel takes whole costs one sendmsg and no copy; the rest is queued
+ * Rules: a reply the data handler writes into replyArea and returns is sent by the addon as
+ * the callback returns (one crossing per request); if anything is queued, it is queued
+ * behind that instead (a copy), so order holds. A send the kernel takes whole costs one
+ * sendmsg and no copy; the rest is queued
  * (as views, no copy, unless the caller asks for its unsent part to be copied) and flushed
  * when the socket is writable. Fds of a queued message are
  * dup'ed (the caller keeps ownership of its own and may close them at once) and ride on the
@@ -11,11 +14,20 @@
  * not delivered (closed early) are closed here. onClose fires once, on the next tick.
  */
 
-import { type NativeHandle, native, SOCKET_READ_BUFFER } from '../../native/addon.js';
+import {
+  type NativeHandle,
+  native,
+  SOCKET_READ_BUFFER,
+  SOCKET_REPLY_BUFFER,
+} from '../../native/addon.js';
 import { errnoCode, TransportError } from './errors.js';
 import type { Connection, SendOptions } from './types.js';
 
-type DataHandler = (chunk: Buffer, fds: number[], transient: boolean) => void;
+type DataHandler = (chunk: Uint8Array, fds: number[], transient: boolean) => number | void;
+interface DataOptions {
+  transient?: boolean;
+  replyInPlace?: boolean;
+}
 
 interface Pending {
   buf: Uint8Array;
@@ -24,12 +36,6 @@ interface Pending {
 }
 
 const MAX_BATCH = 512;
-/**
- * Reads at least this large go to transient handlers as views of readBuffer; smaller ones
- * are copied into Node's buffer pool (Buffer.allocUnsafe below 4 KiB is a slice of it), which
- * costs less than the reader copying them out of a view.
- */
-const TRANSIENT_FROM = 4096;
 
 export class UnixConnection implements Connection {
   private handle: NativeHandle | null;
@@ -37,14 +43,25 @@ export class UnixConnection implements Connection {
   private readonly closeHandlers: ((error?: Error) => void)[] = [];
   private readonly drainHandlers: (() => void)[] = [];
   /** Chunks that arrived before anyone listened. */
-  private early: { chunk: Buffer; fds: number[] }[] | null = [];
+  private early: { chunk: Uint8Array; fds: number[] }[] | null = [];
   private queue: Pending[] = [];
   private queued = 0;
   private queuedFds = 0;
   /** Whether every data handler takes transient chunks (views of readBuffer). */
   private allTransient = true;
-  /** Where the addon lands small reads; their bytes are copied out at once (see onEvent). */
-  private readonly readBuffer = Buffer.allocUnsafeSlow(SOCKET_READ_BUFFER);
+  /** The sole data handler answers in replyArea (see Connection.onData). */
+  private replyInPlace = false;
+  /**
+   * Where the addon lands small reads (replaced when a handler retains a chunk). Chunks are
+   * plain Uint8Array views of it: a Buffer's subarray reads .buffer and .byteOffset through
+   * slow getters, which cost more than the rest of delivering a small request.
+   */
+  private readBuffer = Buffer.allocUnsafeSlow(SOCKET_READ_BUFFER);
+  private readMemory: ArrayBuffer = this.readBuffer.buffer as ArrayBuffer;
+  private lastView: Uint8Array | null = null;
+  private readonly replyBuffer = Buffer.allocUnsafeSlow(SOCKET_REPLY_BUFFER);
+  /** Replies a data handler writes in place (see Connection.onData). */
+  readonly replyArea = new Uint8Array(this.replyBuffer.buffer, 0, SOCKET_REPLY_BUFFER);
   private closeError: Error | undefined;
   private closeEmitted = false;
   closed = false;
@@ -53,8 +70,9 @@ export class UnixConnection implements Connection {
   constructor(fd: number) {
     this.handle = native().socketOpen(
       fd,
-      (kind, a, fds) => this.onEvent(kind, a, fds),
+      (kind, a, b) => this.onEvent(kind, a, b),
       this.readBuffer,
+      this.replyBuffer,
     );
   }
 
@@ -66,13 +84,27 @@ export class UnixConnection implements Connection {
     return this.queuedFds;
   }
 
-  onData(handler: DataHandler, opts?: { transient?: boolean }): void {
-    this.dataHandlers.push(handler);
+  onData(handler: (chunk: Buffer, fds: number[]) => void): void;
+  onData(handler: DataHandler, opts: { transient: true }): void;
+  onData(handler: (c: Uint8Array, f: number[], t: boolean) => number, opts: DataOptions): void;
+  onData(
+    handler: DataHandler | ((chunk: Buffer, fds: number[]) => void),
+    opts?: DataOptions,
+  ): void {
+    if (this.replyInPlace || (opts?.replyInPlace && this.dataHandlers.length > 0)) {
+      throw new Error('a replyInPlace data handler must be the only one');
+    }
+    if (opts?.replyInPlace) this.replyInPlace = true;
+    this.dataHandlers.push(handler as DataHandler);
     if (!opts?.transient) this.allTransient = false;
     const early = this.early;
     if (early) {
       this.early = null;
-      for (const e of early) this.deliver(e.chunk, e.fds);
+      for (const e of early) {
+        // Not inside the addon's callback: an in-place reply is sent from here.
+        const n = this.deliver(e.chunk, e.fds);
+        if (n) this.send(this.replyArea.subarray(0, n), undefined, { copyUnsent: true });
+      }
     }
   }
 
@@ -96,6 +128,14 @@ export class UnixConnection implements Connection {
   /** Poll mode (`serve --poll-us`): after answering, poll up to `us` µs before sleeping. */
   setPollUs(us: number): void {
     if (this.handle) native().socketSetPoll(this.handle, us);
+  }
+
+  retainChunk(): void {
+    if (!this.handle) return;
+    this.readBuffer = Buffer.allocUnsafeSlow(SOCKET_READ_BUFFER);
+    this.readMemory = this.readBuffer.buffer as ArrayBuffer;
+    this.lastView = null;
+    native().socketSetReadBuffer(this.handle, this.readBuffer);
   }
 
   peerGone(): boolean {
@@ -177,19 +217,18 @@ export class UnixConnection implements Connection {
     return out;
   }
 
-  private onEvent(kind: 0 | 1 | 2 | 3, a?: Buffer | number | Error, fds?: number[]): void {
+  private onEvent(
+    kind: 0 | 1 | 2 | 3 | 4,
+    a?: Buffer | number | Error,
+    b?: number[] | number,
+  ): number | void {
+    const fds = (b as number[] | undefined) ?? [];
     switch (kind) {
       case 0:
-        if (typeof a !== 'number') this.deliver(a as Buffer, fds ?? []);
-        else if (
-          a >= TRANSIENT_FROM &&
-          this.allTransient &&
-          !this.early &&
-          this.dataHandlers.length > 0
-        )
-          this.deliver(this.readBuffer.subarray(0, a), fds ?? [], true);
-        else this.deliver(this.takeRead(a), fds ?? []);
-        return;
+        if (typeof a !== 'number') return this.deliver(a as Buffer, fds);
+        if (this.allTransient && !this.early && this.dataHandlers.length > 0)
+          return this.deliver(this.view(a), fds, true);
+        return this.deliver(this.takeRead(a), fds);
       case 1:
         this.flush();
         return;
@@ -199,14 +238,15 @@ export class UnixConnection implements Connection {
       case 3:
         this.fail(a);
         return;
+      case 4:
+        this.queueCopy(this.replyArea.subarray(a as number, b as number));
+        return;
     }
   }
 
   /**
-   * The n bytes the addon read into readBuffer, as a chunk of our own: readBuffer is reused
-   * by the next read, and a chunk's frames may be held (queued, or as data) after delivery
-   * (unless every handler said `transient` and the read is large: then they get a view of
-   * readBuffer itself).
+   * The n bytes the addon read into readBuffer, as a chunk of our own (for handlers that did
+   * not say `transient`, and before anyone listens): readBuffer is reused by the next read.
    * Buffer.allocUnsafe takes small chunks from Node's pool: no allocation per request.
    */
   private takeRead(n: number): Buffer {
@@ -215,7 +255,36 @@ export class UnixConnection implements Connection {
     return chunk;
   }
 
-  private deliver(chunk: Buffer, fds: number[], transient = false): void {
+  /**
+   * readBuffer[0, n) as a Uint8Array: the last one made is reused when n repeats (a guest's
+   * trapped accesses have a handful of sizes), so a small request creates no view here.
+   */
+  private view(n: number): Uint8Array {
+    let v = this.lastView;
+    if (v === null || v.length !== n) {
+      v = new Uint8Array(this.readMemory, 0, n);
+      this.lastView = v;
+    }
+    return v;
+  }
+
+  /** A reply in replyArea: the addon sends it, unless something is queued (then, behind it). */
+  private placed(n: number | void): number {
+    if (n === undefined || n <= 0 || this.closed) return 0;
+    if (this.queue.length === 0) return n;
+    this.queueCopy(this.replyArea.subarray(0, n));
+    return 0;
+  }
+
+  private queueCopy(bytes: Uint8Array): void {
+    if (!this.handle || bytes.length === 0) return;
+    const buf = Buffer.from(bytes);
+    this.queue.push({ buf, fds: null });
+    this.queued += buf.length;
+    native().socketSetWantWrite(this.handle, true);
+  }
+
+  private deliver(chunk: Uint8Array, fds: number[], transient = false): number | void {
     if (this.closed) {
       for (const fd of fds) native().closeFd(fd);
       return;
@@ -225,8 +294,8 @@ export class UnixConnection implements Connection {
       return;
     }
     const handlers = this.dataHandlers;
-    if (handlers.length === 1) handlers[0]!(chunk, fds, transient);
-    else for (const h of handlers) h(chunk, fds, transient);
+    if (this.replyInPlace) return this.placed(handlers[0]!(chunk, fds, transient));
+    for (const h of handlers) h(chunk, fds, transient);
   }
 
   private flush(): void {

@@ -13,16 +13,33 @@ export interface SendOptions {
 }
 
 export interface Connection {
-  /** Called for each chunk read, with the fds that arrived with it (possibly none). */
   /**
-   * Chunks as they arrive. With `transient`, a chunk may be a view of memory the transport
-   * reuses as soon as the handler returns (the handler's third argument says so): the
-   * handler copies what it keeps.
+   * Chunks as they arrive, with the fds that came with them (possibly none). With
+   * `transient`, a chunk may be a view of memory the transport reuses as soon as the handler
+   * returns (the handler's third argument says so): the handler copies what it keeps, or
+   * calls retainChunk() to keep the chunk itself. Transient chunks are plain Uint8Arrays.
+   *
+   * With `replyInPlace` (transports with a replyArea; the only data handler), the handler may
+   * answer in place: it writes reply bytes at the start of `replyArea` and returns their
+   * length; they are sent as it returns, after anything it send()s itself and before
+   * anything sent later; replyArea is the handler's again on its next call.
    */
+  onData(handler: (chunk: Buffer, fds: number[]) => void): void;
   onData(
-    handler: (chunk: Buffer, fds: number[], transient: boolean) => void,
-    opts?: { transient?: boolean },
+    handler: (chunk: Uint8Array, fds: number[], transient: boolean) => void,
+    opts: { transient: true },
   ): void;
+  onData(
+    handler: (chunk: Uint8Array, fds: number[], transient: boolean) => number,
+    opts: { transient: true; replyInPlace: true },
+  ): void;
+  /** Memory for replies written in place by a data handler (optional; see onData). */
+  readonly replyArea?: Uint8Array;
+  /**
+   * Called by a data handler that keeps views of a transient chunk past its return: the
+   * transport reads into fresh memory from then on (optional; without it, copy).
+   */
+  retainChunk?(): void;
   /** Called once when the peer hangs up, on a socket error, or after close(). */
   onClose(handler: (error?: Error) => void): void;
   /**
