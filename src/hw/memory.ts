@@ -51,8 +51,9 @@ export class SparseMemory implements MemoryBacking {
       const inPage = pos - pageNo * SparseMemory.PAGE;
       const n = Math.min(SparseMemory.PAGE - inPage, target.length - done);
       const page = this.pages.get(pageNo);
-      if (page) target.set(page.subarray(inPage, inPage + n), done);
-      else target.fill(0, done, done + n);
+      if (!page) target.fill(0, done, done + n);
+      else if (n <= 8) for (let i = 0; i < n; i++) target[done + i] = page[inPage + i]!;
+      else target.set(page.subarray(inPage, inPage + n), done);
       done += n;
     }
   }

@@ -140,8 +140,15 @@ export class VirtualConfig {
   }
 
   read(pos: number, count: number): Uint8Array {
-    this.check(pos, count);
     const out = new Uint8Array(count);
+    this.readInto(pos, out);
+    return out;
+  }
+
+  /** read() into the caller's memory (the server's reply): all of `out` is written. */
+  readInto(pos: number, out: Uint8Array): number {
+    const count = out.length;
+    this.check(pos, count);
     let done = 0;
     while (done < count) {
       const o = pos + done;
@@ -150,7 +157,7 @@ export class VirtualConfig {
       for (let i = 0; i < s; i++) out[done + i] = (value >>> (8 * i)) & 0xff;
       done += s;
     }
-    return out;
+    return count;
   }
 
   write(pos: number, data: Uint8Array): number {

@@ -67,6 +67,8 @@ export class VfioPciDevice implements VfioDevice {
   readonly irqs: IrqController;
   private readonly resetWorks: boolean;
   private dma: DmaSpace | null = null;
+  /** The MSI-X table's BAR and byte range (undefined: not looked up yet; null: no MSI-X). */
+  private msixTable: { bar: number; range: readonly [number, number] } | null | undefined;
   /** Called after every function reset the core performs (open, ioctl, FLR via config). */
   onReset: (() => void) | null = null;
   /** Told about each reset, with its cause and how long the card stays in reset. */
@@ -171,14 +173,25 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   /** The MSI-X table's [start, end) inside BAR `index`, or null. */
-  private msixTableRange(index: number): [number, number] | null {
-    const cap = this.config.capOffset(C.PCI_CAP_ID_MSIX);
-    if (cap === undefined) return null;
-    const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
-    if ((tbl & C.PCI_MSIX_BIR_MASK) !== index) return null;
-    const n = (this.card.cfgRead(cap + C.PCI_MSIX_FLAGS, 2) & C.PCI_MSIX_FLAGS_QSIZE) + 1;
-    const start = tbl & C.PCI_MSIX_OFFSET_MASK;
-    return [start, start + n * C.PCI_MSIX_ENTRY_SIZE];
+  private msixTableRange(index: number): readonly [number, number] | null {
+    // Table Offset/BIR and Table Size are read-only in hardware: found once, on first use
+    // (every BAR access asks).
+    if (this.msixTable === undefined) {
+      const cap = this.config.capOffset(C.PCI_CAP_ID_MSIX);
+      if (cap === undefined) {
+        this.msixTable = null;
+      } else {
+        const tbl = this.card.cfgRead(cap + C.PCI_MSIX_TABLE, 4);
+        const n = (this.card.cfgRead(cap + C.PCI_MSIX_FLAGS, 2) & C.PCI_MSIX_FLAGS_QSIZE) + 1;
+        const start = tbl & C.PCI_MSIX_OFFSET_MASK;
+        this.msixTable = {
+          bar: tbl & C.PCI_MSIX_BIR_MASK,
+          range: [start, start + n * C.PCI_MSIX_ENTRY_SIZE],
+        };
+      }
+    }
+    const t = this.msixTable;
+    return t !== null && t.bar === index ? t.range : null;
   }
 
   private checkBar(index: number, offset: number, length: number): number {
@@ -202,11 +215,7 @@ export class VfioPciDevice implements VfioDevice {
   }
 
   readInto(index: number, offset: number, target: Uint8Array): number {
-    if (index === PciRegion.CONFIG) {
-      const d = this.config.read(offset, target.length);
-      target.set(d);
-      return d.length;
-    }
+    if (index === PciRegion.CONFIG) return this.config.readInto(offset, target);
     if (Number.isInteger(index) && index >= 0 && index <= PciRegion.BAR5) {
       const n = this.checkBar(index, offset, target.length);
       const out = n === target.length ? target : target.subarray(0, n);
