@@ -106,6 +106,8 @@ export class GraceCard implements Card {
   private readonly irq: InterruptLogic;
   private readonly bar0: Bar0;
   private resetEnd: number;
+  /** The clock has been seen past resetEnd (monotonic: it stays past until the next reset). */
+  private resetOver = false;
   private lastResetDuration = 0;
   private readyAt: number;
   private readonly cxlInfoValidDelayMs: number;
@@ -295,6 +297,7 @@ export class GraceCard implements Card {
     const now = this.clock.now();
     this.lastResetDuration = this.faults.resetStallMs ?? this.resetDurationMs;
     this.resetEnd = now + this.lastResetDuration;
+    this.resetOver = false;
     this.readyAt = this.resetEnd + this.readyDelayMs;
   }
 
@@ -304,7 +307,11 @@ export class GraceCard implements Card {
   }
 
   get inReset(): boolean {
-    return this.clock.now() < this.resetEnd;
+    // Every BAR access asks: read the clock only while a reset may still be running.
+    if (this.resetOver) return false;
+    if (this.clock.now() < this.resetEnd) return true;
+    this.resetOver = true;
+    return false;
   }
 
   readiness(): ReadinessState {

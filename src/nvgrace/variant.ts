@@ -186,15 +186,22 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   private configRead(pos: number, length: number): Uint8Array {
-    const out = this.core.read(PciRegion.CONFIG, pos, length);
-    const t = this.configTarget(pos, length);
+    const out = new Uint8Array(length);
+    this.configReadInto(pos, out);
+    return out;
+  }
+
+  /** The core's config read into `out`, with the fake BAR registers laid over it. */
+  private configReadInto(pos: number, out: Uint8Array): number {
+    const n = this.core.readInto(PciRegion.CONFIG, pos, out);
+    const t = this.configTarget(pos, out.length);
     if (t) {
       const { bufOffset, regOffset, count } = t.hit;
       // vendor-region: a masked BAR reads 0 (no BAR there, so it sizes to 0).
       if (this.vendorRegion) out.fill(0, bufOffset, bufOffset + count);
       else out.set(readValue(t.reg).subarray(regOffset, regOffset + count), bufOffset);
     }
-    return out;
+    return n;
   }
 
   private configWrite(pos: number, data: Uint8Array): number {
@@ -287,11 +294,7 @@ export class NvgraceDevice implements VfioDevice {
   }
 
   readInto(index: number, offset: number, target: Uint8Array): MaybePromise<number> {
-    if (index === PciRegion.CONFIG) {
-      const d = this.configRead(offset, target.length);
-      target.set(d);
-      return d.length;
-    }
+    if (index === PciRegion.CONFIG) return this.configReadInto(offset, target);
     const f = this.fake(index);
     if (!f) return this.core.readInto(this.notMasked(index), offset, target);
     const r = f.region;

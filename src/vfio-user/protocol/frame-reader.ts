@@ -73,6 +73,11 @@ export class FrameReader {
   private storeGiven = false;
   /** The store last handed out under a large payload (see recycle). */
   private given: Uint8Array | null = null;
+  /** The last payload view cut from a caller's chunk, and where (see frameAt). */
+  private lastChunk: Uint8Array | null = null;
+  private lastOff = 0;
+  private lastSize = 0;
+  private lastPayload: Uint8Array = new Uint8Array(0);
   /** Where cutFrames puts events during one pushInto, and how many so far. */
   private out: ReadEvent[] = NO_EVENTS;
   private count = 0;
@@ -230,10 +235,22 @@ export class FrameReader {
     // store away under a large one (a second copy of up to 1 MiB costs more than a new store).
     // Once given, later frames in it may be views too.
     if (fromStore && !this.storeGiven && header.size >= GIVE_STORE_FROM) this.storeGiven = true;
-    const payload =
-      fromStore && !this.storeGiven
-        ? buf.slice(off + HEADER_SIZE, off + header.size)
-        : buf.subarray(off + HEADER_SIZE, off + header.size);
+    let payload: Uint8Array;
+    if (fromStore && !this.storeGiven) {
+      payload = buf.slice(off + HEADER_SIZE, off + header.size);
+    } else if (buf === this.lastChunk && off === this.lastOff && header.size === this.lastSize) {
+      // The same frame position in the same chunk object (a transport reusing its view of
+      // the read buffer): the same window, so the same view — none made per request.
+      payload = this.lastPayload;
+    } else {
+      payload = buf.subarray(off + HEADER_SIZE, off + header.size);
+      if (!fromStore) {
+        this.lastChunk = buf;
+        this.lastOff = off;
+        this.lastSize = header.size;
+        this.lastPayload = payload;
+      }
+    }
     return { kind: 'frame', header, payload, fds };
   }
 

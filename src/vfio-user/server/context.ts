@@ -103,7 +103,10 @@ export function offsetNumber(offset: number | bigint): number {
   return n;
 }
 
+/** The fds of a reply that carries none: shared and frozen (nobody may add to it). */
+const NO_FDS: number[] = Object.freeze([]) as unknown as number[];
+
 /** A reply without fds. */
 export function reply(bytes: Uint8Array): Reply {
-  return { bytes, fds: [] };
+  return { bytes, fds: NO_FDS };
 }

@@ -31,7 +31,7 @@ import {
   regionReadReplyHead,
 } from '../protocol/region-io.js';
 import type { Connection } from '../transport/types.js';
-import { andThen, type Handler, offsetNumber, reply } from './context.js';
+import { type Handler, offsetNumber, reply } from './context.js';
 import { checkRegion } from './handle-info.js';
 import type { Reply } from './host.js';
 
@@ -55,9 +55,14 @@ export const handleRegionRead: Handler<RegionAccess> = (ctx, frame, _fds, req) =
     }
   }
   const { bytes, data } = ctx.allocReadReply(count);
-  return andThen(ctx.device.readInto(region, offset, data), (n) =>
-    reply(finishRegionReadReply(bytes, msgId, region, offset, Math.min(n, count))),
-  );
+  const n = ctx.device.readInto(region, offset, data);
+  // No closure on the synchronous path (a trapped register read is the hot path).
+  if (n instanceof Promise) {
+    return n.then((k) =>
+      reply(finishRegionReadReply(bytes, msgId, region, offset, Math.min(k, count))),
+    );
+  }
+  return reply(finishRegionReadReply(bytes, msgId, region, offset, Math.min(n, count)));
 };
 
 /** One connection's reply memory (invariant 3). */
