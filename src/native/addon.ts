@@ -21,13 +21,21 @@ export type NativeMapping = { readonly __nativeMapping: unique symbol };
  * Socket events: 0 data (a chunk, or the number of bytes that landed at the start of the
  * socket's readBuffer; fds) — may return the length of a reply it wrote at the start of the
  * replyBuffer, which the addon sends right after; 1 writable; 2 peer hung up; 3 error;
- * 4 that reply went out only up to `a` of `fds` bytes (queue the rest now).
+ * 4 that reply went out only up to `a` of `fds` bytes (queue the rest now); 5 nothing (Node
+ * runs microtasks and nextTicks after it).
  */
 export type SocketCallback = (
-  kind: 0 | 1 | 2 | 3 | 4,
+  kind: 0 | 1 | 2 | 3 | 4 | 5,
   a?: Buffer | number | Error,
   fds?: number[] | number,
-) => number | void;
+) => number | undefined;
+
+/**
+ * In a data callback's result: the callback scheduled nothing (no promise reaction,
+ * nextTick or anything else Node runs after a callback), so the addon may skip that
+ * bookkeeping; without it, the addon runs it (event 5) right after sending the reply.
+ */
+export const SOCKET_SETTLED = 0x4000_0000;
 
 /** Size of the readBuffer socketOpen takes. */
 export const SOCKET_READ_BUFFER = 256 * 1024;

@@ -65,6 +65,9 @@ void nvu_handle_close(nvu_handle *h);
 /* Calls the handle's JS callback with argv through napi_make_callback (microtasks drain);
  * returns what it returned (NULL when it threw: the exception went to 'uncaughtException'). */
 napi_value nvu_handle_call(nvu_handle *h, size_t argc, napi_value *argv);
+/* The same through napi_call_function: no async context, no microtask or nextTick
+ * processing afterwards — for callbacks that report having scheduled nothing (socket.c). */
+napi_value nvu_handle_call_bare(nvu_handle *h, size_t argc, napi_value *argv);
 nvu_handle *nvu_handle_from(napi_env env, napi_value v);
 napi_value nvu_handle_wrap(napi_env env, nvu_handle *h);
 bool nvu_handle_init(napi_env env, nvu_handle *h, int fd, napi_value cb, const char *name);

@@ -81,6 +81,21 @@ bool nvu_handle_init(napi_env env, nvu_handle *h, int fd, napi_value cb, const c
   return true;
 }
 
+napi_value nvu_handle_call_bare(nvu_handle *h, size_t argc, napi_value *argv) {
+  napi_env env = h->env;
+  napi_value cb, recv, result = NULL;
+  if (!env || napi_get_reference_value(env, h->cb, &cb) != napi_ok || !cb) return NULL;
+  napi_get_undefined(env, &recv);
+  napi_status st = napi_call_function(env, recv, cb, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+    return NULL;
+  }
+  return st == napi_ok ? result : NULL;
+}
+
 napi_value nvu_handle_call(nvu_handle *h, size_t argc, napi_value *argv) {
   napi_env env = h->env;
   napi_value cb, recv, result = NULL;

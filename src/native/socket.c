@@ -9,7 +9,13 @@
  * cb(0, chunk | length in readBuffer, fds|undefined) data → bytes of reply placed at the
  * start of replyBuffer (a number, 0 or undefined: none); cb(1) writable; cb(2) peer hung up;
  * cb(3, error); cb(4, sent, total) the reply the data callback returned went out only in part
- * (JS queues replyBuffer[sent, total) before the callback returns).
+ * (JS queues replyBuffer[sent, total) before the callback returns); cb(5) nothing (run Node's
+ * callback bookkeeping: microtasks and nextTicks).
+ *
+ * The data callback is called with napi_call_function (no async context, no microtask or
+ * nextTick run: that bookkeeping cost as much as the protocol layer per request). Its
+ * result carries SETTLED_FLAG when it scheduled nothing; without it, cb(5) follows at once
+ * through napi_make_callback, after the reply is sent — replies keep their order.
  *
  * Speed (see bench/, docs/performance.md): one crossing per request. Reads land in a
  * per-socket buffer that JS owns and passed in at open (socketOpen(fd, cb, readBuffer,
@@ -47,6 +53,7 @@
 #define MAX_SEND_FDS 253
 #define MAX_IOV 1024
 #define READS_PER_EVENT 64 /* let other handles run; level-triggered poll comes back */
+#define SETTLED_FLAG 0x40000000 /* in the data callback's result: it scheduled nothing */
 
 typedef struct {
   nvu_handle h;
@@ -186,10 +193,8 @@ static ssize_t poll_once(sock_t *s, int *fds, int *nfds, stop_t *st) {
  * next read (so replies keep the order of requests). What the kernel does not take is handed
  * back to JS (cb(4, sent, r)), which queues it behind nothing else.
  */
-static void send_reply(sock_t *s, napi_value result) {
-  int32_t r = 0;
-  if (!result || napi_get_value_int32(s->h.env, result, &r) != napi_ok || r <= 0) return;
-  if (s->h.closing || s->done) return;
+static void send_reply(sock_t *s, int32_t r) {
+  if (r <= 0 || s->h.closing || s->done) return;
   if ((size_t)r > s->reply_len) return report_error(s, EINVAL, "reply (longer than replyBuffer)");
   ssize_t n;
   do n = send(s->h.fd, s->reply, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -245,7 +250,14 @@ static void drain(sock_t *s) {
     } else {
       napi_get_undefined(env, &argv[2]);
     }
-    send_reply(s, nvu_handle_call(&s->h, 3, argv));
+    napi_value res = nvu_handle_call_bare(&s->h, 3, argv);
+    int32_t r = 0;
+    if (!res || napi_get_value_int32(env, res, &r) != napi_ok) r = 0;
+    send_reply(s, r & ~SETTLED_FLAG);
+    if (!(r & SETTLED_FLAG) && !s->h.closing) {
+      napi_value k = nvu_int(env, 5);
+      nvu_handle_call(&s->h, 1, &k);
+    }
     napi_close_handle_scope(env, scope);
     if (st2.err != 0) return report_stop(s, &st2); /* after the data that came before it */
     if (n < READ_BUF && nfds == 0 && s->poll_ns == 0) {

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { native } from '../../src/native/addon.js';
+import { REPLY_SETTLED } from '../../src/vfio-user/transport/types.js';
 import { collect, connectedPair, tempDir, until } from './helpers.js';
 
 test('bytes sent either way arrive intact and in order', async () => {
@@ -360,6 +361,56 @@ test('a connection with a plain handler never hands out views of its read buffer
       );
       seen += g.length;
     }
+  } finally {
+    p.close();
+  }
+});
+
+test('promise reactions a data handler schedules run as it returns, before the next socket callback', async () => {
+  // Two sockets readable in the same poll of the event loop: whichever handler runs
+  // second must see the first one's reaction done (the addon runs Node's callback
+  // bookkeeping right after a handler that does not report REPLY_SETTLED).
+  const a = await connectedPair();
+  const b = await connectedPair();
+  try {
+    const reacted = new Set<string>();
+    const sawOther: Record<string, boolean> = {};
+    const handler = (me: string, other: string) => () => {
+      sawOther[me] = reacted.has(other);
+      Promise.resolve().then(() => reacted.add(me));
+      return 0;
+    };
+    a.server.onData(handler('a', 'b'), { transient: true, replyInPlace: true });
+    b.server.onData(handler('b', 'a'), { transient: true, replyInPlace: true });
+    a.client.send(Buffer.from([1]));
+    b.client.send(Buffer.from([1]));
+    await until(() => reacted.size === 2, 'both reactions');
+    assert.equal(
+      [sawOther.a, sawOther.b].filter(Boolean).length,
+      1,
+      'the second handler saw the reaction of the first',
+    );
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a reply flagged REPLY_SETTLED is sent like any other', async () => {
+  const p = await connectedPair();
+  try {
+    const area = p.server.replyArea!;
+    p.server.onData(
+      (chunk) => {
+        area[0] = chunk[0]! * 2;
+        return 1 | REPLY_SETTLED;
+      },
+      { transient: true, replyInPlace: true },
+    );
+    const atClient = collect(p.client);
+    p.client.send(Buffer.from([21]));
+    await until(() => atClient.bytes().length === 1, 'settled reply');
+    assert.equal(atClient.bytes()[0], 42);
   } finally {
     p.close();
   }

@@ -53,7 +53,7 @@ import {
 } from '../protocol/index.js';
 import type { ServerLimits } from '../protocol/limits.js';
 import { ACCESS_HEAD } from '../protocol/region-io.js';
-import type { Connection, Listener } from '../transport/types.js';
+import { type Connection, type Listener, REPLY_SETTLED } from '../transport/types.js';
 import type { ReadReplyMemory } from './context.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
 import { ReplyMemory, sendReply } from './read-path.js';
@@ -129,6 +129,11 @@ interface Attached {
   areaUsed: number;
   /** The slot of `area` last handed to a handler (a reply built in place is this object). */
   areaSlot: Uint8Array | null;
+  /**
+   * During a data callback: everything so far was a REGION_READ answered in place, so
+   * nothing was scheduled (the transport may skip Node's callback bookkeeping).
+   */
+  settled: boolean;
   /** Read-reply slots at the start of the area by data size (built once: no view per read). */
   readSlots: Map<number, ReadReplyMemory>;
 }
@@ -358,6 +363,7 @@ export class ServerEndpoint {
       areaUsed: -1,
       areaSlot: null,
       readSlots: new Map(),
+      settled: false,
     };
     a.deadlineTimer.unref();
     this.current = a;
@@ -388,13 +394,18 @@ export class ServerEndpoint {
         if (reader.bufferedBytes === 0) a.partialSince = 0;
         else if (a.partialSince === 0) a.partialSince = Date.now();
         if (a.area && !a.busy && conn.pendingBytes === 0) a.areaUsed = 0;
+        a.settled = n > 0 && this.tracer === null;
         this.take(a, events, n);
         const placed = a.areaUsed;
         a.areaUsed = -1;
         a.areaSlot = null;
         // A frame of this chunk still waits (queued, or its handler does): keep the chunk.
-        if (transient && canRetain && (a.busy || a.head < a.queue.length)) conn.retainChunk?.();
-        return placed > 0 && !conn.closed ? placed : 0;
+        if (transient && canRetain && (a.busy || a.head < a.queue.length)) {
+          a.settled = false;
+          conn.retainChunk?.();
+        }
+        if (placed <= 0 || conn.closed) return 0;
+        return a.settled && !a.closing ? placed | REPLY_SETTLED : placed;
       },
       { transient: true, replyInPlace: true },
     );
@@ -490,9 +501,11 @@ export class ServerEndpoint {
    * busy). `last`: no other frame is waiting to be handled.
    */
   private processOne(a: Attached, ev: ReadEvent, last: boolean): boolean {
+    if (ev.kind !== 'frame' || ev.header.command !== Command.REGION_READ) a.settled = false;
     const result = a.session.handle(ev);
     if (result instanceof Promise) {
       // Replies so far go first; the waiting handler may hold its slot of the area.
+      a.settled = false;
       this.flushArea(a);
       a.areaUsed = -1;
       a.busy = true;
@@ -551,11 +564,13 @@ export class ServerEndpoint {
       const area = a.area;
       if (a.areaUsed >= 0 && area && reply.tail === undefined && reply.fds.length === 0) {
         if (bytes === a.areaSlot) {
+          // Built in place by the read path: the one reply that keeps a callback settled.
           a.areaUsed += bytes.length;
           a.areaSlot = null;
           this.afterDeliver(a);
           return;
         }
+        a.settled = false;
         if (bytes.length <= AREA_REPLY_MAX && a.areaUsed + bytes.length <= area.length) {
           area.set(bytes, a.areaUsed);
           a.areaUsed += bytes.length;
@@ -563,6 +578,7 @@ export class ServerEndpoint {
           return;
         }
       }
+      a.settled = false;
       this.flushArea(a);
       // Outside a callback a reply may still live in the area (a handler that waited):
       // copy what the socket does not take, as the area is reused.

@@ -19,11 +19,13 @@ import {
   native,
   SOCKET_READ_BUFFER,
   SOCKET_REPLY_BUFFER,
+  SOCKET_SETTLED,
 } from '../../native/addon.js';
 import { errnoCode, TransportError } from './errors.js';
-import type { Connection, SendOptions } from './types.js';
+import { type Connection, REPLY_SETTLED, type SendOptions } from './types.js';
 
-type DataHandler = (chunk: Uint8Array, fds: number[], transient: boolean) => number | void;
+/** Its result matters only for a replyInPlace handler (a number: see placed()). */
+type DataHandler = (chunk: Uint8Array, fds: number[], transient: boolean) => unknown;
 interface DataOptions {
   transient?: boolean;
   replyInPlace?: boolean;
@@ -218,10 +220,10 @@ export class UnixConnection implements Connection {
   }
 
   private onEvent(
-    kind: 0 | 1 | 2 | 3 | 4,
+    kind: 0 | 1 | 2 | 3 | 4 | 5,
     a?: Buffer | number | Error,
     b?: number[] | number,
-  ): number | void {
+  ): number | undefined {
     const fds = (b as number[] | undefined) ?? [];
     switch (kind) {
       case 0:
@@ -241,6 +243,8 @@ export class UnixConnection implements Connection {
       case 4:
         this.queueCopy(this.replyArea.subarray(a as number, b as number));
         return;
+      case 5:
+        return; // Node runs its callback bookkeeping after this
     }
   }
 
@@ -268,12 +272,18 @@ export class UnixConnection implements Connection {
     return v;
   }
 
-  /** A reply in replyArea: the addon sends it, unless something is queued (then, behind it). */
-  private placed(n: number | void): number {
-    if (n === undefined || n <= 0 || this.closed) return 0;
-    if (this.queue.length === 0) return n;
-    this.queueCopy(this.replyArea.subarray(0, n));
-    return 0;
+  /**
+   * A reply in replyArea: the addon sends it, unless something is queued (then, behind it).
+   * REPLY_SETTLED passes through to the addon (which then skips Node's callback bookkeeping).
+   */
+  private placed(r: unknown): number {
+    if (typeof r !== 'number' || r <= 0 || this.closed) return 0;
+    const n = r & ~REPLY_SETTLED;
+    if (n > 0 && this.queue.length > 0) {
+      this.queueCopy(this.replyArea.subarray(0, n));
+      return 0;
+    }
+    return r & REPLY_SETTLED ? n | SOCKET_SETTLED : n;
   }
 
   private queueCopy(bytes: Uint8Array): void {
@@ -284,7 +294,7 @@ export class UnixConnection implements Connection {
     native().socketSetWantWrite(this.handle, true);
   }
 
-  private deliver(chunk: Uint8Array, fds: number[], transient = false): number | void {
+  private deliver(chunk: Uint8Array, fds: number[], transient = false): number | undefined {
     if (this.closed) {
       for (const fd of fds) native().closeFd(fd);
       return;

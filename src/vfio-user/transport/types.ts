@@ -8,6 +8,13 @@
  * stops a read right after the segment that carried them, and a sender attaches them to
  * the first segment of a message).
  */
+/**
+ * Or'ed into an in-place handler's result (see Connection.onData): the handler scheduled
+ * nothing — no promise reaction, nextTick, timer or I/O callback — so the transport may skip
+ * the bookkeeping Node runs after a callback. Without it, that bookkeeping runs.
+ */
+export const REPLY_SETTLED = 0x4000_0000;
+
 export interface SendOptions {
   copyUnsent?: boolean;
 }
@@ -21,8 +28,9 @@ export interface Connection {
    *
    * With `replyInPlace` (transports with a replyArea; the only data handler), the handler may
    * answer in place: it writes reply bytes at the start of `replyArea` and returns their
-   * length; they are sent as it returns, after anything it send()s itself and before
-   * anything sent later; replyArea is the handler's again on its next call.
+   * length (or'ed with REPLY_SETTLED when it scheduled nothing); they are sent as it
+   * returns, after anything it send()s itself and before anything sent later; replyArea is
+   * the handler's again on its next call.
    */
   onData(handler: (chunk: Buffer, fds: number[]) => void): void;
   onData(
