@@ -39,6 +39,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sched.h>
@@ -211,8 +212,38 @@ static void send_reply(sock_t *s, int32_t r) {
   nvu_handle_call(&s->h, 3, argv);
 }
 
+/*
+ * After a settled answer (no callback in this drain scheduled anything), wait here for the
+ * client's next request instead of going round the event loop for it: the epoll_wait the
+ * loop itself would make next — on its own epoll set (uv_backend_fd), with its own timeout
+ * (uv_backend_timeout: the next timer; 0 when callbacks, immediates or closing handles are
+ * pending) — made only when no watcher change is waiting to be applied to that set (the
+ * loop's watcher queue is empty, e.g. no write watch started in this iteration) and we are
+ * not waiting to write. If our socket is then the only one ready, it is read here; anything
+ * else — another client, the control plane, a signal, an error or hang-up on ours — ends the
+ * wait and the loop handles it (libuv registers level-triggered, so epoll reports it again).
+ * A request then costs no loop iteration (timers, idle, prepare and check phases, Node's
+ * per-iteration immediates scope); READS_PER_EVENT bounds it as any drain. The timeout must
+ * be the loop's own: a short one would be the earliest timer on the CPU and cost a
+ * clock-event reprogramming (in a VM, exits) per request — more than the iteration saved.
+ */
+static bool wait_next(sock_t *s) {
+  if (!s->reading || s->want_write || s->done || s->h.closing) return false;
+  uv_loop_t *loop = s->h.poll.loop;
+  if (loop->watcher_queue.next != &loop->watcher_queue) return false;
+  uv_update_time(loop);
+  int t = uv_backend_timeout(loop);
+  if (t == 0) return false;
+  struct epoll_event ev[2];
+  int n;
+  do n = epoll_wait(uv_backend_fd(loop), ev, 2, t);
+  while (n < 0 && errno == EINTR);
+  return n == 1 && ev[0].data.fd == s->h.fd && ev[0].events == EPOLLIN;
+}
+
 static void drain(sock_t *s) {
   int fds[MAX_RECV_FDS];
+  bool settled = true;
   for (int i = 0; i < READS_PER_EVENT && s->reading && !s->done && !s->h.closing; i++) {
     int nfds = 0;
     stop_t st, st2 = {0, NULL};
@@ -254,6 +285,7 @@ static void drain(sock_t *s) {
     int32_t r = 0;
     if (!res || napi_get_value_int32(env, res, &r) != napi_ok) r = 0;
     send_reply(s, r & ~SETTLED_FLAG);
+    if (!(r & SETTLED_FLAG)) settled = false; /* sticky for this drain: see wait_next */
     if (!(r & SETTLED_FLAG) && !s->h.closing) {
       napi_value k = nvu_int(env, 5);
       nvu_handle_call(&s->h, 1, &k);
@@ -261,8 +293,9 @@ static void drain(sock_t *s) {
     napi_close_handle_scope(env, scope);
     if (st2.err != 0) return report_stop(s, &st2); /* after the data that came before it */
     if (n < READ_BUF && nfds == 0 && s->poll_ns == 0) {
-      /* Probably drained; one more recvmsg would usually just say EAGAIN. Let the poll decide. */
-      return;
+      /* Probably drained; one more recvmsg would usually just say EAGAIN. Wait here for the
+       * next request, or let the loop decide. */
+      if (!settled || !wait_next(s)) return;
     }
   }
 }
