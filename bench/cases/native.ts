@@ -10,11 +10,15 @@
  * space (region 7) and one 256-byte BAR2 register block, so its "BAR register" is BAR2
  * offset 0 and it has no region large enough for the 1 MiB or BAR4 cases (rows say so).
  * Budgets (issue 10): 4-byte config and BAR0 reads ≥ 0.9 × libvfio-user pinned, ≥ 1.0 ×
- * unpinned; posted writes and 1 MiB transfers ≥ 1.0 × libvfio-user.
+ * unpinned — there with `serve --poll-us`, as the issue allows: unpinned, every round trip
+ * is a wake-up of a sleeping process on the other CPU, and only a polling server avoids it;
+ * so unpinned runs add our server with --poll-us POLL_US beside the default and judge that
+ * row. Posted writes and 1 MiB transfers ≥ 1.0 × libvfio-user.
  */
 import { runClient } from '../lib/native-client.js';
 import { lvuProgram, spawnTarget, type Target } from '../lib/targets.js';
 import type { Budget, CaseContext, RawRow } from '../lib/types.js';
+import { POLL_US } from './poll.js';
 
 export const LVU = 'libvfio-user';
 export const C_FLOOR = 'C floor';
@@ -22,7 +26,7 @@ const NODE_FLOOR = 'floor';
 /** Posted writes per flushing read. */
 const BATCH = 256;
 
-type Who = 'ours' | 'cfloor' | 'floor' | 'lvu';
+type Who = 'ours' | 'poll' | 'cfloor' | 'floor' | 'lvu';
 /** Where each target is accessed: [region, offset]; a target left out has no equivalent. */
 type Where = Partial<Record<Who, [number, number]>>;
 
@@ -50,7 +54,7 @@ const NO_BAR4 = 'gpio-pci-idio-16 has no memory BAR (its only BAR is 256 bytes o
 
 /** What limits a small register round trip (from the profile, docs/performance.md). */
 const NODE_REQUEST_LIMIT =
-  'limit: ~20k user-space instructions per request in Node/V8/N-API vs ~2k in libvfio-user; same 3 syscalls (docs/performance.md)';
+  'limit: user space, ~9k instructions per request (V8 entry, JIT code, builtins) vs ~2k in libvfio-user; same 3 syscalls and kernel time (docs/performance.md)';
 
 const VARIANTS: Variant[] = [
   {
@@ -132,28 +136,46 @@ const VARIANTS: Variant[] = [
 
 export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
   const lvu = lvuProgram();
+  const mode = ctx.spec.mode ?? 'pinned';
+  // Unpinned, the real server is also run polling (its unpinned budget allows --poll-us),
+  // unless every target of ours already polls (bench --poll-us).
+  const withPoll =
+    mode === 'unpinned' && ctx.server.kind === 'server' && !ctx.server.args?.includes('--poll-us');
+  const pollArgs = ['--poll-us', String(POLL_US)];
   const names: Record<Who, string> = {
     ours: ctx.server.name,
+    poll: `${ctx.server.name} --poll-us ${POLL_US}`,
     cfloor: C_FLOOR,
     floor: NODE_FLOOR,
     lvu: LVU,
   };
-  const kinds: Who[] = ['cfloor', 'floor', 'ours', ...(lvu ? (['lvu'] as const) : [])];
+  const kinds: Who[] = [
+    'cfloor',
+    'floor',
+    'ours',
+    ...(withPoll ? (['poll'] as const) : []),
+    ...(lvu ? (['lvu'] as const) : []),
+  ];
   const targets = new Map<Who, Target>();
   try {
     for (const who of kinds) {
       const spec =
         who === 'ours'
           ? ctx.server
-          : {
-              name: names[who],
-              kind: who === 'lvu' ? 'lvu' : who === 'cfloor' ? 'cfloor' : 'floor',
-            };
+          : who === 'poll'
+            ? { ...ctx.server, name: names.poll, args: [...(ctx.server.args ?? []), ...pollArgs] }
+            : {
+                name: names[who],
+                kind: who === 'lvu' ? 'lvu' : who === 'cfloor' ? 'cfloor' : 'floor',
+              };
       targets.set(who, spawnTarget(spec as Parameters<typeof spawnTarget>[0]));
     }
     const rows: RawRow[] = [];
     for (const v of VARIANTS) {
-      const present = kinds.filter((k) => v.where[k]);
+      // The polling server only where it is judged (the small register reads).
+      const present = kinds.filter((k) =>
+        k === 'poll' ? v.lvuBudget !== undefined && v.op === 'read' && v.where.ours : v.where[k],
+      );
       const args = [
         '--op',
         v.op,
@@ -167,22 +189,23 @@ export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
         String(ctx.spec.windowMs),
         ...(v.prefill ? ['--prefill'] : []),
         ...present.map((k) => {
-          const [region, offset] = v.where[k]!;
+          const [region, offset] = v.where[k === 'poll' ? 'ours' : k]!;
           return `${names[k]}=${targets.get(k)!.socketPath},${region},${offset}`;
         }),
       ];
       const res = await runClient(args);
-      const mode = ctx.spec.mode ?? 'pinned';
       const perUnit = v.op === 'posted' ? 'µs/write' : 'µs';
+      // The row the budget judges: for the unpinned small reads, the polling one.
+      const judged = withPoll && v.lvuBudget && v.op === 'read' ? names.poll : names.ours;
       for (const t of res.targets) {
-        const ours = t.name === names.ours;
+        const ours = t.name === names.ours || t.name === names.poll;
         const budget: Budget | undefined =
-          ours && v.lvuBudget
+          t.name === judged && v.lvuBudget
             ? {
                 kind: 'ratio-min',
                 value: v.lvuBudget[mode],
                 of: LVU,
-                text: `≥ ${v.lvuBudget[mode].toFixed(1)} × ${LVU}`,
+                text: `≥ ${v.lvuBudget[mode].toFixed(1)} × ${LVU}${t.name === names.poll ? ' (with --poll-us)' : ''}`,
               }
             : undefined;
         rows.push({
