@@ -13,7 +13,8 @@
  * unpinned — there with `serve --poll-us`, as the issue allows: unpinned, every round trip
  * is a wake-up of a sleeping process on the other CPU, and only a polling server avoids it;
  * so unpinned runs add our server with --poll-us POLL_US beside the default and judge that
- * row. Posted writes and 1 MiB transfers ≥ 1.0 × libvfio-user.
+ * row, for the posted writes too (each batch meets a sleeping server). Posted writes and
+ * 1 MiB transfers ≥ 1.0 × libvfio-user.
  */
 import { runClient } from '../lib/native-client.js';
 import { lvuProgram, spawnTarget, type Target } from '../lib/targets.js';
@@ -23,6 +24,8 @@ import { POLL_US } from './poll.js';
 export const LVU = 'libvfio-user';
 export const C_FLOOR = 'C floor';
 const NODE_FLOOR = 'floor';
+/** Accesses up to this many bytes are "small messages" (register-sized). */
+const SMALL = 8;
 /** Posted writes per flushing read. */
 const BATCH = 256;
 
@@ -172,9 +175,9 @@ export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
     }
     const rows: RawRow[] = [];
     for (const v of VARIANTS) {
-      // The polling server only where it is judged (the small register reads).
+      // The polling server only where it is judged (the small register accesses).
       const present = kinds.filter((k) =>
-        k === 'poll' ? v.lvuBudget !== undefined && v.op === 'read' && v.where.ours : v.where[k],
+        k === 'poll' ? v.lvuBudget !== undefined && v.count <= SMALL && v.where.ours : v.where[k],
       );
       const args = [
         '--op',
@@ -195,8 +198,9 @@ export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
       ];
       const res = await runClient(args);
       const perUnit = v.op === 'posted' ? 'µs/write' : 'µs';
-      // The row the budget judges: for the unpinned small reads, the polling one.
-      const judged = withPoll && v.lvuBudget && v.op === 'read' ? names.poll : names.ours;
+      // The row the budget judges: for unpinned small messages, the polling one.
+      const small = v.lvuBudget !== undefined && v.count <= SMALL;
+      const judged = withPoll && small ? names.poll : names.ours;
       for (const t of res.targets) {
         const ours = t.name === names.ours || t.name === names.poll;
         const budget: Budget | undefined =

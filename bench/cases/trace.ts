@@ -5,14 +5,19 @@
  *
  * Rules: the trace hook itself (endpoint.tracer, checked once per message) is in both; what
  * this measures is everything the control plane adds while no trace runs. Wall-clock on a
- * shared machine moves by more than 2 % between windows: read the ratio with the p50s.
+ * shared machine moves by more than 2 % between windows: read the ratio with the p50s. The
+ * budget is judged pinned only: unpinned, each round trip is a cross-CPU wake-up whose cost
+ * swings by far more than 2 % from window to window, for the same server.
  */
 import { join } from 'node:path';
 import { runClient } from '../lib/native-client.js';
 import { spawnTarget, type Target } from '../lib/targets.js';
 import type { CaseContext, RawRow } from '../lib/types.js';
 
+const UNPINNED_NOTE = 'not judged unpinned: cross-CPU wake-ups swing by more than the 2 % budget';
+
 export async function runTrace(ctx: CaseContext): Promise<RawRow[]> {
+  const pinned = (ctx.spec.mode ?? 'pinned') === 'pinned';
   const plain = 'nvgrace-user';
   const traced = 'nvgrace-user --control-socket (trace off)';
   const targets: Target[] = [];
@@ -46,12 +51,13 @@ export async function runTrace(ctx: CaseContext): Promise<RawRow[]> {
           p50: t.p50,
           p99: t.p99,
           p99Unit: 'µs',
-          ...(off
+          ...(off && pinned
             ? {
                 baseline: plain,
                 budget: { kind: 'ratio-min', value: 0.98, text: '≥ 0.98 × without (≤ 2 %)' },
               }
             : {}),
+          ...(off && !pinned ? { baseline: plain, notes: UNPINNED_NOTE } : {}),
         });
       }
     }
