@@ -34,6 +34,7 @@ export type SocketCallback = (
  * In a data callback's result: the callback scheduled nothing (no promise reaction,
  * nextTick or anything else Node runs after a callback), so the addon may skip that
  * bookkeeping; without it, the addon runs it (event 5) right after sending the reply.
+ * The addon's side of this number is SETTLED_FLAG in socket.c.
  */
 export const SOCKET_SETTLED = 0x4000_0000;
 

@@ -46,7 +46,7 @@ import {
 } from './host.js';
 
 /** The bag of a message without fds: nothing to take or close, so one serves them all. */
-const NO_FDS = new FdBag([]);
+const NO_FD_BAG = new FdBag([]);
 
 export interface SessionOptions {
   limits?: Partial<ServerLimits>;
@@ -221,7 +221,7 @@ export class ServerSession {
       return this.fail(header, noReply, Errno.EINVAL, 'command not handled');
     }
     // Per-message closures only on the (rare) asynchronous path: the sync path allocates none.
-    const bag = frame.fds.length === 0 ? NO_FDS : new FdBag(frame.fds);
+    const bag = frame.fds.length === 0 ? NO_FD_BAG : new FdBag(frame.fds);
     let r: MaybePromise<Reply>;
     try {
       r = handler(this.ctx, frame, bag, checked.req);
