@@ -175,10 +175,9 @@ export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
     }
     const rows: RawRow[] = [];
     for (const v of VARIANTS) {
-      // The polling server only where it is judged (the small register accesses).
-      const present = kinds.filter((k) =>
-        k === 'poll' ? v.lvuBudget !== undefined && v.count <= SMALL && v.where.ours : v.where[k],
-      );
+      // Unpinned small messages are judged on the polling server, which runs only for them.
+      const small = v.lvuBudget !== undefined && v.count <= SMALL;
+      const present = kinds.filter((k) => (k === 'poll' ? small && v.where.ours : v.where[k]));
       const args = [
         '--op',
         v.op,
@@ -198,8 +197,6 @@ export async function runNative(ctx: CaseContext): Promise<RawRow[]> {
       ];
       const res = await runClient(args);
       const perUnit = v.op === 'posted' ? 'µs/write' : 'µs';
-      // The row the budget judges: for unpinned small messages, the polling one.
-      const small = v.lvuBudget !== undefined && v.count <= SMALL;
       const judged = withPoll && small ? names.poll : names.ours;
       for (const t of res.targets) {
         const ours = t.name === names.ours || t.name === names.poll;

@@ -10,6 +10,7 @@ import type { DeviceInfo, MaybePromise, VfioDevice } from '../../vfio/device.js'
 import { fail } from '../../vfio/errors.js';
 import type { Frame } from '../protocol/header.js';
 import type { ServerLimits } from '../protocol/limits.js';
+import { ACCESS_HEAD } from '../protocol/region-io.js';
 import type { Capabilities } from '../protocol/version.js';
 import type { DmaTable } from './dma-table.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
@@ -49,6 +50,11 @@ export interface HandlerContext {
 export interface ReadReplyMemory {
   readonly bytes: Uint8Array;
   readonly data: Uint8Array;
+}
+
+/** A read reply's memory in `bytes` (header + access struct + data): the data part is a view. */
+export function readReplyIn(bytes: Uint8Array): ReadReplyMemory {
+  return { bytes, data: bytes.subarray(ACCESS_HEAD) };
 }
 
 export class FdBag {

@@ -54,7 +54,7 @@ import {
 import type { ServerLimits } from '../protocol/limits.js';
 import { ACCESS_HEAD } from '../protocol/region-io.js';
 import { type Connection, type Listener, REPLY_SETTLED } from '../transport/types.js';
-import type { ReadReplyMemory } from './context.js';
+import { type ReadReplyMemory, readReplyIn } from './context.js';
 import type { HostOps, Reply, SessionLogger } from './host.js';
 import { ReplyMemory, sendReply } from './read-path.js';
 import { ServerSession, type SessionStats } from './session.js';
@@ -546,15 +546,13 @@ export class ServerEndpoint {
       let slot = a.readSlots.get(count);
       if (!slot) {
         if (a.readSlots.size >= READ_SLOT_SIZES) a.readSlots.clear();
-        const bytes = a.area.subarray(0, size);
-        slot = { bytes, data: bytes.subarray(ACCESS_HEAD) };
+        slot = readReplyIn(a.area.subarray(0, size));
         a.readSlots.set(count, slot);
       }
       a.areaSlot = slot.bytes;
       return slot;
     }
-    const bytes = this.allocReply(a, replies, size);
-    return { bytes, data: bytes.subarray(ACCESS_HEAD) };
+    return readReplyIn(this.allocReply(a, replies, size));
   }
 
   private deliver(a: Attached, reply: Reply | null): void {
@@ -562,23 +560,27 @@ export class ServerEndpoint {
     if (reply) {
       const bytes = reply.bytes;
       const area = a.area;
-      if (a.areaUsed >= 0 && area && reply.tail === undefined && reply.fds.length === 0) {
-        if (bytes === a.areaSlot) {
-          // Built in place by the read path: the one reply that keeps a callback settled.
-          a.areaUsed += bytes.length;
-          a.areaSlot = null;
-          this.afterDeliver(a);
-          return;
-        }
-        a.settled = false;
-        if (bytes.length <= AREA_REPLY_MAX && a.areaUsed + bytes.length <= area.length) {
-          area.set(bytes, a.areaUsed);
-          a.areaUsed += bytes.length;
-          this.afterDeliver(a);
-          return;
-        }
+      const plain = reply.tail === undefined && reply.fds.length === 0;
+      if (a.areaUsed >= 0 && plain && bytes === a.areaSlot) {
+        // Built in place by the read path: the one reply that keeps a callback settled.
+        a.areaUsed += bytes.length;
+        a.areaSlot = null;
+        this.afterDeliver(a);
+        return;
       }
       a.settled = false;
+      if (
+        a.areaUsed >= 0 &&
+        area &&
+        plain &&
+        bytes.length <= AREA_REPLY_MAX &&
+        a.areaUsed + bytes.length <= area.length
+      ) {
+        area.set(bytes, a.areaUsed);
+        a.areaUsed += bytes.length;
+        this.afterDeliver(a);
+        return;
+      }
       this.flushArea(a);
       // Outside a callback a reply may still live in the area (a handler that waited):
       // copy what the socket does not take, as the area is reused.

@@ -32,7 +32,13 @@ import { allocBytes } from '../protocol/le.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../protocol/limits.js';
 import { ACCESS_HEAD } from '../protocol/region-io.js';
 import { checkRequest, type ValidationLimits } from '../protocol/validate.js';
-import { FdBag, type HandlerContext, type PeerCaps, type ReadReplyMemory } from './context.js';
+import {
+  FdBag,
+  type HandlerContext,
+  type PeerCaps,
+  type ReadReplyMemory,
+  readReplyIn,
+} from './context.js';
 import { HANDLERS } from './dispatch.js';
 import { DmaTable } from './dma-table.js';
 import { unmapAll } from './handle-dma.js';
@@ -108,11 +114,7 @@ export class ServerSession {
       },
       allocReply,
       allocReadReply:
-        options.allocReadReply ??
-        ((count) => {
-          const bytes = allocReply(ACCESS_HEAD + count);
-          return { bytes, data: bytes.subarray(ACCESS_HEAD) };
-        }),
+        options.allocReadReply ?? ((count) => readReplyIn(allocReply(ACCESS_HEAD + count))),
     };
     device.setDmaSpace(dma);
   }
